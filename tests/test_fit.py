@@ -13,6 +13,7 @@ import numpy as np
 
 from inr_gan_jax import coords
 from inr_gan_jax import generator as generator_lib
+from inr_gan_jax import image_utils
 from inr_gan_jax.fit import __main__ as fit_cli
 from inr_gan_jax.fit import analysis
 from inr_gan_jax.fit import autodecoder
@@ -207,6 +208,25 @@ class MetricsTest(absltest.TestCase):
     self.assertAlmostEqual(cos(e[i], e[j]), smax)
     self.assertAlmostEqual(cos(e[k], e[l]), smin)
 
+  def test_interpolation_metrics_closed_form(self):
+    class SquareModel:  # renders code**2 as a flat image: a known non-linear path
+      def codes(self, params):
+        return params
+
+      def render(self, params, codes, h, w, window):
+        return np.broadcast_to(np.square(codes)[:, None, None, :], (len(codes), h, w, 1))
+
+    codes = np.array([[0.0], [1.0], [0.5]], np.float32)
+    gallery = np.square(codes)[:, None, None, :] * np.ones((1, 4, 4, 1))
+    strip, m = analysis.interpolation(SquareModel(), codes, 0, 1, 4, num=5, gallery=gallery)
+    self.assertEqual(strip.shape, (5, 4, 4, 1))
+    # Midpoint 0.5**2 = 0.25 against the blend 0.5 of endpoints 0 and 1: RMSE 0.25 of 1.
+    self.assertAlmostEqual(m["blend_ratio"], 0.25, places=6)
+    self.assertAlmostEqual(m["endpoint_rmse"], 1.0, places=6)
+    # The midpoint equals image 2's render exactly.
+    self.assertEqual(m["nearest_image"], 2)
+    self.assertAlmostEqual(m["nearest_ratio"], 0.0, places=6)
+
 
 class ProjectTest(absltest.TestCase):
 
@@ -254,13 +274,29 @@ class CliTest(absltest.TestCase):
     res = json.load(open(f"{tmp}/m/results.json"))["ffn_binary_w1x"]
     self.assertEqual(len(res["psnr_per_image"]), 3)
     self.assertEqual(res["upsampling"]["high_size"], 32)
-    for f in ("reconstructions.png", "upsampling.png", "interpolation.png", "zoom_out.png"):
+    for f in ("reconstructions.png", "upsampling.png", "interpolation.png", "zoom_out.png",
+              "psnr_curves.png"):
       self.assertTrue(os.path.exists(f"{tmp}/m/ffn_binary_w1x/{f}"), f)
     fit_cli.main(["--mode=autodecoder", f"--out={tmp}/a", "--latent_dim=4", "--hyper_width=16",
                   "--fmm_rank=2", "--ad_num_fourier=4", *common])
     res = json.load(open(f"{tmp}/a/results.json"))["autodecoder"]
     self.assertIn("heldout_psnr", res)
     self.assertIn("similar", res["interpolation"])
+
+  def test_single_writes_history_and_figures(self):
+    tmp = tempfile.mkdtemp()
+    self.addCleanup(shutil.rmtree, tmp)
+    img = image_utils.to_uint8(data_lib.synthetic_image(16, seed=2))[None]  # [1, 16, 16, 3]
+    np.savez(os.path.join(tmp, "one.npz"), images=img)
+    fit_cli.main(["--mode=single", f"--out={tmp}/s", f"--data={tmp}/one.npz", "--size=16",
+                  "--arch=ffn,siren", "--steps=4", "--eval_every=2", "--width=8", "--depth=1",
+                  "--num_fourier=4", "--target_psnr=0"])
+    res = json.load(open(f"{tmp}/s/results.json"))
+    for kind in ("ffn", "siren"):
+      self.assertEqual([r["step"] for r in res[kind]["history"]], [2, 4])
+      self.assertIsNone(res[kind]["steps_to_target"])
+    for f in ("single_fits.png", "psnr_curves.png"):
+      self.assertTrue(os.path.exists(f"{tmp}/s/{f}"), f)
 
   def test_missing_data_file(self):
     tmp = tempfile.mkdtemp()

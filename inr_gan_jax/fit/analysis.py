@@ -64,13 +64,19 @@ def cosine_pairs(emb: np.ndarray):
           (int(i_min[0]), int(i_min[1]), float(sim[i_min])))
 
 
-def interpolation(model, params, i: int, j: int, size: int, num: int = 7):
+def interpolation(model, params, i: int, j: int, size: int, num: int = 7, gallery=None):
   """Strip of renders along ``(1 - t) code_i + t code_j`` and how much the midpoint cross-fades.
+
+  Args:
+    gallery: optional ``[N, size, size, C]`` renders of every fitted image; the
+      midpoint is then also compared with its nearest one (does the path jump
+      to another memorized image?).
 
   Returns ``(strip [num, size, size, C], metrics)``: ``blend_rmse`` is the RMSE
   between the midpoint render and the alpha blend of the two endpoint renders;
   ``endpoint_rmse`` the RMSE between the endpoints. ``blend_ratio`` =
-  blend_rmse / endpoint_rmse: 0 means the midpoint *is* a cross-fade.
+  blend_rmse / endpoint_rmse: 0 means the midpoint *is* a cross-fade. With a
+  gallery: ``nearest_image`` and ``nearest_ratio`` (its RMSE / endpoint_rmse).
   """
   codes = np.asarray(model.codes(params))
   t = np.linspace(0.0, 1.0, num)[:, None]
@@ -81,8 +87,13 @@ def interpolation(model, params, i: int, j: int, size: int, num: int = 7):
   blend = (1 - alpha) * strip[0] + alpha * strip[-1]
   blend_rmse = float(np.sqrt(np.mean((mid - blend) ** 2)))
   end_rmse = float(np.sqrt(np.mean((strip[0] - strip[-1]) ** 2)))
-  return strip, {"pair": [i, j], "blend_rmse": blend_rmse, "endpoint_rmse": end_rmse,
-                 "blend_ratio": blend_rmse / max(end_rmse, 1e-12)}
+  m = {"pair": [i, j], "blend_rmse": blend_rmse, "endpoint_rmse": end_rmse,
+       "blend_ratio": blend_rmse / max(end_rmse, 1e-12)}
+  if gallery is not None:
+    d = np.sqrt(np.mean((np.asarray(gallery) - mid[None]) ** 2, axis=(1, 2, 3)))  # [N]
+    k = int(np.argmin(d))
+    m.update(nearest_image=k, nearest_ratio=float(d[k]) / max(end_rmse, 1e-12))
+  return strip, m
 
 
 def save_grid(path: str, images: np.ndarray, cols: int = 0) -> None:

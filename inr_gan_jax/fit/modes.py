@@ -10,6 +10,7 @@ from typing import Any, Dict
 import jax
 import numpy as np
 
+from inr_gan_jax import plotting
 from inr_gan_jax.fit import analysis
 from inr_gan_jax.fit import autodecoder as autodecoder_lib
 from inr_gan_jax.fit import data as data_lib
@@ -73,6 +74,11 @@ def run_single(a) -> Dict[str, Any]:
                      "seconds_to_target": reached["seconds"] if reached else None}
     renders.append(np.asarray(model.render(params, model.codes(params), a.size, a.size))[0])
   analysis.save_grid(os.path.join(a.out, "single_fits.png"), np.stack(renders), cols=len(renders))
+  curve = lambda key: {k: ([r[key] for r in v["history"]], [r["psnr"] for r in v["history"]])
+                       for k, v in results.items()}
+  plotting.save_panels(os.path.join(a.out, "psnr_curves.png"),
+                       [("PSNR (dB) against training seconds", curve("seconds")),
+                        ("PSNR (dB) against steps", curve("step"))], xlabel="")
   write_json(os.path.join(a.out, "results.json"), {"mode": "single", "size": a.size, **results})
   return results
 
@@ -110,7 +116,7 @@ def evaluate_set(model, params, images_u8, hi_u8, train_index, heldout_index, ou
     (i, j, cs), (k2, l2, cd) = analysis.cosine_pairs(np.asarray(model.embed(params)))
     strips, res["interpolation"] = [], {}
     for name, (p, q, c) in (("similar", (i, j, cs)), ("dissimilar", (k2, l2, cd))):
-      strip, m = analysis.interpolation(model, params, p, q, s)
+      strip, m = analysis.interpolation(model, params, p, q, s, gallery=recon)
       strips.append(strip)
       res["interpolation"][name] = {**m, "cosine": c}
     analysis.save_grid(os.path.join(out, "interpolation.png"), np.concatenate(strips),
@@ -137,6 +143,11 @@ def fit_set(model, images_u8, hi_u8, a, out: str, lr: float) -> Dict[str, Any]:
       seed=a.seed, eval_fn=eval_fn, eval_every=a.eval_every)
   res = {"history": hist, "train_seconds": time.perf_counter() - t0, "num_images": n,
          "size": s, "holdout": a.holdout, "steps": a.steps}
+  steps = [r["step"] for r in hist]
+  plotting.save_panels(os.path.join(out, "psnr_curves.png"), [
+      ("PSNR (dB) over training: training pixels vs held-out pixels",
+       {"train": (steps, [r["train_psnr"] for r in hist]),
+        "held-out": (steps, [r["heldout_psnr"] for r in hist])})])
   res.update(evaluate_set(model, params, images_u8, hi_u8, train_index, heldout_index, out, a))
   return res
 
