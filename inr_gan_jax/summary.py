@@ -3,12 +3,8 @@
 TensorBoard reads `events.out.tfevents.*` files: a sequence of TFRecords, each
 holding one serialized `Event` protobuf. Neither TensorFlow nor the protobuf
 definitions are needed to produce them: this module encodes the few messages it
-uses by hand (protobuf wire format) and frames them as TFRecords.
-
-TFRecord framing, per record::
-
-  uint64 length (little-endian) | uint32 masked_crc32c(length bytes)
-  data[length]                  | uint32 masked_crc32c(data)
+uses by hand, with the protobuf wire format and TFRecord framing of
+:mod:`inr_gan_jax.tfrecord`.
 
 Messages and field numbers (checked against tensorboard 2.21's compiled protos,
 `tensorboard/compat/proto/{event,summary,tensor,tensor_shape,types}.proto`)::
@@ -46,155 +42,50 @@ from absl import logging
 import numpy as np
 from PIL import Image
 
+from inr_gan_jax import tfrecord
+
 PathLike = str | os.PathLike
 
 # ---------------------------------------------------------------------------
-# CRC32C (Castagnoli), as TFRecord framing requires.
-
-_CASTAGNOLI = 0x82F63B78  # reflected form of polynomial 0x1EDC6F41
-_MASK32 = 0xFFFFFFFF
-_CRC_MASK_DELTA = 0xA282EAD8
-
-
-def _crc_tables(n: int = 8) -> tuple[tuple[int, ...], ...]:
-  """Byte table T0 and the 'slicing-by-n' tables Tk (T0 followed by k zero bytes)."""
-  t0 = []
-  for i in range(256):
-    c = i
-    for _ in range(8):
-      c = (c >> 1) ^ _CASTAGNOLI if c & 1 else c >> 1
-    t0.append(c)
-  tables = [t0]
-  for _ in range(1, n):
-    prev = tables[-1]
-    tables.append([(p >> 8) ^ t0[p & 0xFF] for p in prev])
-  return tuple(tuple(t) for t in tables)
-
-
-_TABLES = _crc_tables()
-_TWO_WORDS = struct.Struct("<II")
-
-
-def crc32c_py(data: bytes, crc: int = 0) -> int:
-  """CRC32C of `data` in pure Python (slicing-by-8: 10-15 MB/s here).
-
-  Eight bytes per loop iteration with eight table lookups: about twice the speed
-  of the byte-at-a-time loop, because the interpreter overhead is per iteration.
-  `crc` continues a previous result (crc32c_py(a + b) == crc32c_py(b, crc32c_py(a))).
-  """
-  t0, t1, t2, t3, t4, t5, t6, t7 = _TABLES
-  crc ^= _MASK32
-  view = memoryview(data).cast("B")
-  n8 = len(view) - len(view) % 8
-  for lo, hi in _TWO_WORDS.iter_unpack(view[:n8]):
-    lo ^= crc
-    crc = (t7[lo & 0xFF] ^ t6[(lo >> 8) & 0xFF] ^ t5[(lo >> 16) & 0xFF] ^ t4[lo >> 24]
-           ^ t3[hi & 0xFF] ^ t2[(hi >> 8) & 0xFF] ^ t1[(hi >> 16) & 0xFF] ^ t0[hi >> 24])
-  for b in view[n8:]:
-    crc = t0[(crc ^ b) & 0xFF] ^ (crc >> 8)
-  return crc ^ _MASK32
-
-
-def _native_crc32c():
-  """A C implementation if one happens to be installed (optional, never required)."""
-  try:
-    import google_crc32c  # pylint: disable=g-import-not-at-top
-    if google_crc32c.implementation == "c":
-      return lambda data: google_crc32c.value(bytes(data))
-  except (ImportError, AttributeError):
-    pass
-  try:
-    import crc32c as crc32c_mod  # pylint: disable=g-import-not-at-top
-    return lambda data: crc32c_mod.crc32c(bytes(data))
-  except (ImportError, AttributeError):
-    pass
-  return None
-
-
-crc32c = _native_crc32c() or crc32c_py
-
-
-def masked_crc32c(data: bytes) -> int:
-  """TFRecord's masked CRC: rotate right by 15 and add a constant (mod 2^32).
-
-  The masking exists so that CRCs of data that itself contains CRCs stay well
-  distributed; readers undo nothing, they just compare masked values.
-  """
-  crc = crc32c(data)
-  return ((((crc >> 15) | (crc << 17)) & _MASK32) + _CRC_MASK_DELTA) & _MASK32
-
-
-def frame_record(data: bytes) -> bytes:
-  """One TFRecord: length, its masked CRC, the data, the data's masked CRC."""
-  header = struct.pack("<Q", len(data))
-  return b"".join((header, struct.pack("<I", masked_crc32c(header)), data,
-                   struct.pack("<I", masked_crc32c(data))))
-
-
-# ---------------------------------------------------------------------------
-# Protobuf wire format: just the encodings the messages above use.
-
-_VARINT, _FIXED64, _LEN, _FIXED32 = 0, 1, 2, 5
-
-
-def encode_varint(n: int) -> bytes:
-  """Base-128 varint, low group first; negative int64 as 10-byte two's complement."""
-  if n < 0:
-    n &= (1 << 64) - 1
-  out = bytearray()
-  while n > 0x7F:
-    out.append((n & 0x7F) | 0x80)
-    n >>= 7
-  out.append(n)
-  return bytes(out)
-
-
-def _tag(field: int, wire_type: int) -> bytes:
-  return encode_varint((field << 3) | wire_type)
-
-
-def _len_field(field: int, payload: bytes | str) -> bytes:
-  if isinstance(payload, str):
-    payload = payload.encode("utf-8")
-  return _tag(field, _LEN) + encode_varint(len(payload)) + payload
-
-
-def _varint_field(field: int, n: int) -> bytes:
-  return _tag(field, _VARINT) + encode_varint(n)
+# The Event and Summary.Value messages.
 
 
 def _event(wall_time: float, step: int, *, file_version: str | None = None,
            values: tuple[bytes, ...] = ()) -> bytes:
   """Serialized Event; `values` are serialized Summary.Value messages."""
-  parts = [_tag(1, _FIXED64) + struct.pack("<d", wall_time)]
+  parts = [tfrecord.tag(1, tfrecord.FIXED64) + struct.pack("<d", wall_time)]
   if step:  # proto3 leaves zero scalars out; readers default them to 0
-    parts.append(_varint_field(2, step))
+    parts.append(tfrecord.varint_field(2, step))
   if file_version is not None:
-    parts.append(_len_field(3, file_version))
+    parts.append(tfrecord.len_field(3, file_version))
   if values:
-    parts.append(_len_field(5, b"".join(_len_field(1, v) for v in values)))
+    parts.append(tfrecord.len_field(5, b"".join(tfrecord.len_field(1, v) for v in values)))
   return b"".join(parts)
 
 
 def _scalar_value(tag: str, value: float) -> bytes:
-  return _len_field(1, tag) + _tag(2, _FIXED32) + struct.pack("<f", value)
+  return (tfrecord.len_field(1, tag) + tfrecord.tag(2, tfrecord.FIXED32)
+          + struct.pack("<f", value))
 
 
 def _image_value(tag: str, png: bytes, height: int, width: int, channels: int) -> bytes:
   # Colorspace codes: 1 grayscale, 3 RGB, 4 RGBA (TensorBoard's Summary.Image).
-  image = (_varint_field(1, height) + _varint_field(2, width) + _varint_field(3, channels)
-           + _len_field(4, png))
-  return _len_field(1, tag) + _len_field(4, image)
+  image = (tfrecord.varint_field(1, height) + tfrecord.varint_field(2, width)
+           + tfrecord.varint_field(3, channels) + tfrecord.len_field(4, png))
+  return tfrecord.len_field(1, tag) + tfrecord.len_field(4, image)
 
 
 _DT_STRING = 7
-_TEXT_METADATA = _len_field(1, _len_field(1, "text"))  # SummaryMetadata{plugin_data{"text"}}
+# SummaryMetadata{plugin_data{"text"}}
+_TEXT_METADATA = tfrecord.len_field(1, tfrecord.len_field(1, "text"))
 
 
 def _text_value(tag: str, text: str) -> bytes:
   # Empty tensor_shape (field 2) means a scalar; the text plugin renders it as markdown.
-  tensor = _varint_field(1, _DT_STRING) + _len_field(2, b"") + _len_field(8, text)
-  return _len_field(1, tag) + _len_field(8, tensor) + _len_field(9, _TEXT_METADATA)
+  tensor = (tfrecord.varint_field(1, _DT_STRING) + tfrecord.len_field(2, b"")
+            + tfrecord.len_field(8, text))
+  return (tfrecord.len_field(1, tag) + tfrecord.len_field(8, tensor)
+          + tfrecord.len_field(9, _TEXT_METADATA))
 
 
 # ---------------------------------------------------------------------------
@@ -363,7 +254,7 @@ class SummaryWriter:
   # -- internals ---------------------------------------------------------------
 
   def _add(self, step: int, values: tuple[bytes, ...]) -> None:
-    record = frame_record(_event(time.time(), step, values=values))
+    record = tfrecord.frame_record(_event(time.time(), step, values=values))
     with self._lock:
       if self._closed:
         raise ValueError(f"SummaryWriter for {self._logdir!r} is closed")
@@ -386,7 +277,7 @@ class SummaryWriter:
         n += 1
         path = f"{base}.{n}"
     self.path = path
-    version = frame_record(_event(time.time(), 0, file_version="brain.Event:2"))
+    version = tfrecord.frame_record(_event(time.time(), 0, file_version="brain.Event:2"))
     self._buffer.insert(0, version)
     self._buffered += len(version)
 
@@ -423,81 +314,18 @@ class SummaryWriter:
       self._file = None
 
 
-# ---------------------------------------------------------------------------
-# Reader: a small decoder for tests and scripts, not a TensorBoard replacement.
-
-
-def read_records(path: PathLike) -> list[bytes]:
-  """The data of every TFRecord in one file, checking both CRCs of each."""
-  with open(path, "rb") as f:
-    buf = f.read()
-  records, pos = [], 0
-  while pos < len(buf):
-    if len(buf) - pos < 12:
-      raise ValueError(f"{path}: truncated record header at byte {pos}")
-    header = buf[pos:pos + 8]
-    (length,), (length_crc,) = struct.unpack("<Q", header), struct.unpack_from("<I", buf, pos + 8)
-    if masked_crc32c(header) != length_crc:
-      raise ValueError(f"{path}: length CRC mismatch in record at byte {pos}")
-    start, end = pos + 12, pos + 12 + length
-    if end + 4 > len(buf):
-      raise ValueError(f"{path}: truncated record at byte {pos}")
-    data = buf[start:end]
-    if masked_crc32c(data) != struct.unpack_from("<I", buf, end)[0]:
-      raise ValueError(f"{path}: data CRC mismatch in record at byte {pos}")
-    records.append(data)
-    pos = end + 4
-  return records
-
-
-def _decode_varint(buf: bytes, pos: int) -> tuple[int, int]:
-  result = shift = 0
-  while True:
-    if pos >= len(buf):
-      raise ValueError("truncated varint")
-    b = buf[pos]
-    result |= (b & 0x7F) << shift
-    pos += 1
-    if not b & 0x80:
-      return result, pos
-    shift += 7
-
-
-def parse_message(buf: bytes) -> dict[int, list[Any]]:
-  """Protobuf wire format -> {field number: [raw values]} (ints, or bytes for LEN/fixed)."""
-  fields: dict[int, list[Any]] = {}
-  pos = 0
-  while pos < len(buf):
-    key, pos = _decode_varint(buf, pos)
-    field, wire_type = key >> 3, key & 7
-    if wire_type == _VARINT:
-      value, pos = _decode_varint(buf, pos)
-    elif wire_type in (_FIXED64, _FIXED32):
-      size = 8 if wire_type == _FIXED64 else 4
-      value, pos = buf[pos:pos + size], pos + size
-    elif wire_type == _LEN:
-      size, pos = _decode_varint(buf, pos)
-      value, pos = buf[pos:pos + size], pos + size
-    else:
-      raise ValueError(f"unsupported protobuf wire type {wire_type}")
-    if pos > len(buf):
-      raise ValueError("truncated protobuf message")
-    fields.setdefault(field, []).append(value)
-  return fields
-
-
 def _decode_value(raw: bytes) -> dict[str, Any] | None:
   """One Summary.Value -> {'tag', and 'value' | 'image_png' | 'text'}; None if other kind."""
-  f = parse_message(raw)
+  f = tfrecord.parse_message(raw)
   out: dict[str, Any] = {"tag": f.get(1, [b""])[0].decode("utf-8")}
   if 2 in f:
     out["value"] = struct.unpack("<f", f[2][0])[0]
   elif 4 in f:
-    image = parse_message(f[4][0])
+    image = tfrecord.parse_message(f[4][0])
     out.update(image_png=image.get(4, [b""])[0], height=image.get(1, [0])[0],
                width=image.get(2, [0])[0], colorspace=image.get(3, [0])[0])
   elif 8 in f:
-    tensor = parse_message(f[8][0])
+    tensor = tfrecord.parse_message(f[8][0])
     if tensor.get(1, [0])[0] != _DT_STRING:
       return None
     strings = [s.decode("utf-8") for s in tensor.get(8, [])]
@@ -525,12 +353,12 @@ def read_events(path: PathLike) -> list[dict[str, Any]]:
     raise FileNotFoundError(f"no events file or directory at {path!r}")
   events = []
   for file in files:
-    for record in read_records(file):
-      event = parse_message(record)
+    for record in tfrecord.read_records(file):
+      event = tfrecord.parse_message(record)
       wall_time = struct.unpack("<d", event[1][0])[0] if 1 in event else 0.0
       step = event.get(2, [0])[0]
       step = step - (1 << 64) if step >= 1 << 63 else step  # int64 two's complement
-      for raw in parse_message(event[5][0]).get(1, []) if 5 in event else []:
+      for raw in tfrecord.parse_message(event[5][0]).get(1, []) if 5 in event else []:
         value = _decode_value(raw)
         if value is not None:
           events.append({"step": step, "wall_time": wall_time, **value})

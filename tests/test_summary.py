@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from inr_gan_jax import summary
+from inr_gan_jax import tfrecord
 
 
 def _bitwise_crc32c(data: bytes) -> int:
@@ -49,22 +50,22 @@ class Crc32cTest(parameterized.TestCase):
       (b"", 0),
   )
   def test_known_vectors(self, data, expected):
-    self.assertEqual(summary.crc32c_py(data), expected)
-    self.assertEqual(summary.crc32c(data), expected)
+    self.assertEqual(tfrecord.crc32c_py(data), expected)
+    self.assertEqual(tfrecord.crc32c(data), expected)
 
   def test_matches_bitwise_reference_at_all_tail_lengths(self):
     rng = np.random.default_rng(0)
     for n in list(range(0, 20)) + [255, 1001]:
       data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
-      self.assertEqual(summary.crc32c_py(data), _bitwise_crc32c(data), msg=f"length {n}")
+      self.assertEqual(tfrecord.crc32c_py(data), _bitwise_crc32c(data), msg=f"length {n}")
 
   def test_continuation(self):
     a, b = b"adversarial generation ", b"of continuous images"
-    self.assertEqual(summary.crc32c_py(b, summary.crc32c_py(a)), summary.crc32c_py(a + b))
+    self.assertEqual(tfrecord.crc32c_py(b, tfrecord.crc32c_py(a)), tfrecord.crc32c_py(a + b))
 
   def test_mask_inverts(self):
     for data in (b"", b"123456789", bytes(range(200))):
-      self.assertEqual(_unmask(summary.masked_crc32c(data)), _bitwise_crc32c(data))
+      self.assertEqual(_unmask(tfrecord.masked_crc32c(data)), _bitwise_crc32c(data))
 
 
 class WireFormatTest(parameterized.TestCase):
@@ -76,12 +77,12 @@ class WireFormatTest(parameterized.TestCase):
       (-1, b"\xff" * 9 + b"\x01"),  # int64 -1 is 2^64 - 1: ten groups
   )
   def test_varint(self, n, expected):
-    self.assertEqual(summary.encode_varint(n), expected)
+    self.assertEqual(tfrecord.encode_varint(n), expected)
 
   def test_varint_round_trip(self):
     for n in [0, 1, 2**7, 2**14 - 1, 2**31, 2**40 + 12345, 2**64 - 1]:
-      self.assertEqual(summary._decode_varint(summary.encode_varint(n) + b"junk", 0),
-                       (n, len(summary.encode_varint(n))))
+      self.assertEqual(tfrecord.decode_varint(tfrecord.encode_varint(n) + b"junk", 0),
+                       (n, len(tfrecord.encode_varint(n))))
 
   def test_scalar_value_bytes(self):
     # Value{tag (1, LEN) = "a", simple_value (2, fixed32) = 1.5}, key bytes by hand.
@@ -94,13 +95,13 @@ class FramingTest(absltest.TestCase):
   def _write(self, records):
     path = os.path.join(_tempdir(self), "records")
     with open(path, "wb") as f:
-      f.write(b"".join(summary.frame_record(r) for r in records))
+      f.write(b"".join(tfrecord.frame_record(r) for r in records))
     return path
 
   def test_round_trip_and_layout(self):
     records = [b"", b"x", bytes(range(256)) * 5]
     path = self._write(records)
-    self.assertEqual(summary.read_records(path), records)
+    self.assertEqual(tfrecord.read_records(path), records)
     raw = pathlib.Path(path).read_bytes()
     self.assertEqual(len(raw), sum(len(r) + 16 for r in records))
     # First record: length 0 as uint64 LE, then the masked CRCs of header and data.
@@ -119,7 +120,7 @@ class FramingTest(absltest.TestCase):
       with open(path, "wb") as f:
         f.write(bad)
       with self.assertRaisesRegex(ValueError, message):
-        summary.read_records(path)
+        tfrecord.read_records(path)
 
   def test_truncation_detected(self):
     path = self._write([b"first", b"second record"])
@@ -128,7 +129,7 @@ class FramingTest(absltest.TestCase):
       with open(path, "wb") as f:
         f.write(raw[:cut])
       with self.assertRaisesRegex(ValueError, "truncated"):
-        summary.read_records(path)
+        tfrecord.read_records(path)
 
 
 def _decode_png(png: bytes) -> np.ndarray:
@@ -163,7 +164,7 @@ class WriterTest(parameterized.TestCase):
     (name,) = os.listdir(self.logdir)
     self.assertRegex(name, r"^events\.out\.tfevents\.\d+\.")
     self.assertEqual(os.path.join(self.logdir, name), w.path)
-    first = summary.parse_message(summary.read_records(w.path)[0])
+    first = tfrecord.parse_message(tfrecord.read_records(w.path)[0])
     self.assertEqual(first[3], [b"brain.Event:2"])
     self.assertNotIn(5, first)
 
@@ -212,11 +213,11 @@ class WriterTest(parameterized.TestCase):
     (e,) = summary.read_events(self.logdir)
     self.assertEqual((e["tag"], e["step"], e["text"]), ("config", 0, text))
     # The value carries the text plugin's metadata and a scalar DT_STRING tensor.
-    event = summary.parse_message(summary.read_records(w.path)[1])
-    value = summary.parse_message(summary.parse_message(event[5][0])[1][0])
-    meta = summary.parse_message(value[9][0])
-    self.assertEqual(summary.parse_message(meta[1][0])[1], [b"text"])
-    tensor = summary.parse_message(value[8][0])
+    event = tfrecord.parse_message(tfrecord.read_records(w.path)[1])
+    value = tfrecord.parse_message(tfrecord.parse_message(event[5][0])[1][0])
+    meta = tfrecord.parse_message(value[9][0])
+    self.assertEqual(tfrecord.parse_message(meta[1][0])[1], [b"text"])
+    tensor = tfrecord.parse_message(value[8][0])
     self.assertEqual((tensor[1], tensor[2]), ([7], [b""]))
 
   def test_disabled_is_a_no_op(self):
