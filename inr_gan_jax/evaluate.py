@@ -23,6 +23,7 @@ from absl import logging
 import jax
 
 from inr_gan_jax import checkpointing
+from inr_gan_jax import cli_flags
 from inr_gan_jax.metrics import evaluator as evaluator_lib
 from inr_gan_jax.metrics import feature_nets
 from inr_gan_jax.metrics import upsampled_fid
@@ -49,9 +50,8 @@ _FLAGS = (
 
 
 def define_flags(flag_values=flags.FLAGS) -> None:
-  for kind, name, default, help_ in _FLAGS:
-    if name not in flag_values:
-      getattr(flags, f"DEFINE_{kind}")(name, default, help_, flag_values=flag_values)
+  """Defines the CLI flags (idempotent; shared with sample.py where names coincide)."""
+  cli_flags.define_missing(_FLAGS, flag_values)
 
 
 def results_path(path: str, step: Optional[int]) -> str:

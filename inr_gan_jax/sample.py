@@ -25,6 +25,7 @@ from absl import logging
 import jax
 import numpy as np
 
+from inr_gan_jax import cli_flags
 from inr_gan_jax import coords
 from inr_gan_jax import export
 from inr_gan_jax import generator as generator_lib
@@ -226,9 +227,7 @@ _FLAGS = (
 
 def define_flags(flag_values=flags.FLAGS) -> None:
   """Defines the CLI flags (idempotent; a flag another module already defined is shared)."""
-  for kind, name, default, help_ in _FLAGS:
-    if name not in flag_values:
-      getattr(flags, f"DEFINE_{kind}")(name, default, help_, flag_values=flag_values)
+  cli_flags.define_missing(_FLAGS, flag_values)
 
 
 def _flag(name: str):
