@@ -24,6 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from inr_gan_jax import layout
+
 # Width presets named after the StyleGAN2 paper's configs: channel_base, max.
 CHANNEL_PRESETS = {
     "small": (16384, 512),  # config-e
@@ -336,7 +338,7 @@ class Discriminator(nn.Module):
 
 def num_params(params) -> int:
   """Number of scalars in a params pytree (arrays or ShapeDtypeStructs)."""
-  return int(sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(params)))
+  return layout.tree_size(params)
 
 
 def expected_num_params(resolution: int, channel_base: int = 16384,

@@ -279,7 +279,10 @@ def layout_from_config(model) -> INRLayout:
 
 
 def tree_size(tree) -> int:
-  """Number of scalars in a pytree of arrays (or of shape tuples)."""
+  """Number of scalars in a pytree of arrays, ShapeDtypeStructs or shape tuples.
+
+  The one parameter counter of the package (generator, discriminator, fitting models).
+  """
   is_shape = lambda x: isinstance(x, tuple) and all(isinstance(i, int) for i in x)
-  return int(sum(math.prod(x) if is_shape(x) else np.size(x)
+  return int(sum(math.prod(x if is_shape(x) else np.shape(x))  # np.shape reads .shape
                  for x in jax.tree.leaves(tree, is_leaf=is_shape)))
