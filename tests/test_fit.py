@@ -129,6 +129,44 @@ class CodesTest(parameterized.TestCase):
   def test_bad_code_kind(self):
     with self.assertRaisesRegex(ValueError, "code kind"):
       models.image_codes("onehot", 3)
+    with self.assertRaisesRegex(ValueError, "code_fourier_scale"):
+      models.MLPSpec(kind="siren", code_dim=1, code_fourier_scale=2.0)
+
+  @parameterized.parameters(0.0, 3.0)
+  def test_code_in_or_beside_fourier_features_matches_numpy(self, cfs):
+    spec = models.MLPSpec(kind="ffn", width=6, depth=2, num_fourier=5, fourier_scale=2.0,
+                          code_dim=1, code_fourier_scale=cfs)
+    params = models.init(spec, jax.random.PRNGKey(1))
+    pts = np.random.default_rng(0).uniform(0, 1, (7, 2)).astype(np.float32)
+    code = np.array([0.4], np.float32)
+    got = np.asarray(models.apply(spec, params, jnp.asarray(pts), jnp.asarray(code)))
+    w = np.asarray(params["fourier"]["w"], np.float64)
+    self.assertEqual(w.shape, (5, 3 if cfs else 2))
+    inp = np.concatenate([pts, np.tile(code, (7, 1))], 1) if cfs else pts
+    proj = inp @ w.T
+    h = np.concatenate([np.sin(proj), np.cos(proj)], 1)
+    if not cfs:
+      h = np.concatenate([h, np.tile(code, (7, 1))], 1)  # the raw code beside the features
+    for lyr in params["hidden"]:
+      h = np.maximum(h @ np.asarray(lyr["w"], np.float64).T + np.asarray(lyr["bias"]), 0)
+    want = h @ np.asarray(params["to_rgb"]["w"], np.float64).T + np.asarray(params["to_rgb"]["bias"])
+    np.testing.assert_allclose(got, want, rtol=2e-4, atol=2e-5)
+    if cfs:  # the code columns of the frequency matrix use their own scale
+      self.assertGreater(np.std(w[:, 2]), np.std(w[:, :2]))
+
+
+class AutoScaleTest(absltest.TestCase):
+
+  def test_auto_fourier_scale_follows_size(self):
+    from inr_gan_jax.fit import modes
+    self.assertEqual(modes.auto_scale(0.0, 48), 2.0)
+    self.assertEqual(modes.auto_scale(0.0, 240), 10.0)
+    self.assertEqual(modes.auto_scale(3.5, 48), 3.5)  # an explicit scale is kept
+    with self.assertRaisesRegex(ValueError, "fourier_scale"):
+      modes.auto_scale(-1.0, 48)
+    args = fit_cli.parser().parse_args(["--mode=memorize", "--out=x", "--size=96"])
+    spec = modes.mlp_spec(args, "ffn", code_dim=1)
+    self.assertEqual((spec.fourier_scale, spec.code_fourier_scale), (4.0, 0.0))
 
 
 class RenderTest(absltest.TestCase):

@@ -42,7 +42,12 @@ def parser() -> argparse.ArgumentParser:
   add("--width", type=int, default=256)
   add("--depth", type=int, default=4)
   add("--num_fourier", type=int, default=256)
-  add("--fourier_scale", type=float, default=10.0, help="ffn: Gaussian frequency std")
+  add("--fourier_scale", type=float, default=0.0,
+      help="ffn: Gaussian frequency std; 0 = size/24 (about 10 at 256 px, 2 at 48 px: larger "
+           "scales fit the training pixels with noise between them)")
+  add("--code_fourier_scale", type=float, default=0.0,
+      help="memorize (ffn): > 0 puts the image code inside the Fourier features with this "
+           "frequency std (about N/4 for the index code); 0 appends it as is")
   add("--omega0", type=float, default=30.0, help="siren: sine frequency factor")
   add("--steps", type=int, default=2000)
   add("--lr", type=float, default=0.0, help="0: per-architecture default")
@@ -57,7 +62,7 @@ def parser() -> argparse.ArgumentParser:
   add("--hyper_width", type=int, default=256)
   add("--fmm_rank", type=int, default=10)
   add("--ad_num_fourier", type=int, default=32)
-  add("--ad_fourier_scale", type=float, default=10.0)
+  add("--ad_fourier_scale", type=float, default=0.0, help="0 = size/24, as --fourier_scale")
   # projection
   add("--checkpoint", default="runs/mnist")
   add("--image_file", default="", help="project: .npz with 'images' (default: --data)")
@@ -89,8 +94,9 @@ def run_project(a):
                                      lr=a.project_lr, init=init, log_every=a.eval_every,
                                      scales=[int(s) for s in a.scales.split(",")])
   views = project_lib.render_views(gen, params, latent, a.space, r)
-  analysis.save_grid(os.path.join(a.out, "projection.png"),
-                     np.stack([target, views["fit"], views["zoom_out"]]), cols=3)
+  # Shown at 4x with nearest-neighbour pixels, beside the 4x *render* of the same INR.
+  show = np.stack([target, views["fit"], views["zoom_out"]]).repeat(4, axis=1).repeat(4, axis=2)
+  analysis.save_grid(os.path.join(a.out, "projection.png"), show, cols=3)
   analysis.save_grid(os.path.join(a.out, "projection_4x.png"), views["upscaled"][None])
   np.save(os.path.join(a.out, "latent.npy"), np.asarray(latent))
   res = {"mode": "project", "checkpoint": a.checkpoint, "step": loaded.step, "space": a.space,

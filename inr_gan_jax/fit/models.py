@@ -7,7 +7,7 @@ either a continuous index coordinate or the binary code of the index.
 
 params::
 
-  {"fourier": {"w": [n, 2]},          # ffn only; frozen (stop_gradient)
+  {"fourier": {"w": [n, 2 (+ code_dim)]},  # ffn only; frozen (stop_gradient)
    "hidden": [{"w": [out, in], "bias": [out]}, ...],
    "to_rgb": {"w": [C, width], "bias": [C]}}
 """
@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from inr_gan_jax import layers
+from inr_gan_jax import layout
 
 KINDS = ("ffn", "siren")
 
@@ -36,6 +37,10 @@ class MLPSpec:
     fourier_scale: ffn: std of the Gaussian frequency matrix (times 2 pi).
     omega0: siren: frequency factor of every sine layer (paper: 30).
     code_dim: size of the per-image code appended to the coordinate input (0 = one image).
+    code_fourier_scale: ffn: 0 appends the code to the Fourier features as is; > 0
+      makes it extra input coordinates inside the Fourier features, with frequency
+      std ``code_fourier_scale`` along them (the index then acts like a third axis,
+      as time does for video; it needs about N/4 to tell N neighbouring images apart).
     out_channels: C.
   """
   kind: str = "ffn"
@@ -45,6 +50,7 @@ class MLPSpec:
   fourier_scale: float = 10.0
   omega0: float = 30.0
   code_dim: int = 0
+  code_fourier_scale: float = 0.0
   out_channels: int = 3
 
   def __post_init__(self):
@@ -52,6 +58,13 @@ class MLPSpec:
       raise ValueError(f"unknown MLP kind {self.kind!r}; choose one of {KINDS}")
     if self.width < 1 or self.depth < 1:
       raise ValueError(f"width and depth must be >= 1, got {self.width}, {self.depth}")
+    if self.code_fourier_scale < 0 or (self.code_fourier_scale and self.kind != "ffn"):
+      raise ValueError("code_fourier_scale must be >= 0 and needs kind='ffn', got "
+                       f"{self.code_fourier_scale} with kind={self.kind!r}")
+
+  @property
+  def code_in_fourier(self) -> bool:
+    return bool(self.code_dim and self.code_fourier_scale)
 
   @property
   def coord_dim(self) -> int:
@@ -59,7 +72,7 @@ class MLPSpec:
 
   @property
   def in_dim(self) -> int:
-    return self.coord_dim + self.code_dim
+    return self.coord_dim + (0 if self.code_in_fourier else self.code_dim)
 
 
 def siren_bound(fan_in: int, omega0: float, first: bool) -> float:
@@ -72,8 +85,12 @@ def init(spec: MLPSpec, rng: jax.Array) -> Dict[str, Any]:
   keys = jax.random.split(rng, spec.depth + 2)
   params: Dict[str, Any] = {}
   if spec.kind == "ffn":
-    params["fourier"] = {"w": 2 * np.pi * spec.fourier_scale *
-                         jax.random.normal(keys[-1], (spec.num_fourier, 2))}
+    w = 2 * np.pi * spec.fourier_scale * jax.random.normal(keys[-1], (spec.num_fourier, 2))
+    if spec.code_in_fourier:  # frequency columns for the code axes, at their own scale
+      w_code = jax.random.normal(jax.random.fold_in(keys[-1], 1),
+                                 (spec.num_fourier, spec.code_dim))
+      w = jnp.concatenate([w, 2 * np.pi * spec.code_fourier_scale * w_code], axis=1)
+    params["fourier"] = {"w": w}  # [n, 2 (+ code_dim)]
   hidden, fan_in = [], spec.in_dim
   for i in range(spec.depth):
     kw, kb = jax.random.split(keys[i])
@@ -99,8 +116,7 @@ def init(spec: MLPSpec, rng: jax.Array) -> Dict[str, Any]:
 
 def num_params(params) -> int:
   """Trainable scalars (the frozen Fourier matrix excluded)."""
-  return sum(int(np.prod(x.shape)) for x in jax.tree.leaves({k: v for k, v in params.items()
-                                                             if k != "fourier"}))
+  return layout.tree_size({k: v for k, v in params.items() if k != "fourier"})
 
 
 def apply(spec: MLPSpec, params: Dict[str, Any], points: jax.Array,
@@ -111,15 +127,19 @@ def apply(spec: MLPSpec, params: Dict[str, Any], points: jax.Array,
     code: ``[code_dim]`` per-image input, constant over pixels (memorizing network).
     return_hidden: also return the last hidden layer ``[N, width]`` (the embedding).
   """
-  if spec.kind == "ffn":
-    e = layers.fourier_features(points, jax.lax.stop_gradient(params["fourier"]["w"]))  # [N, 2n]
-  else:
-    e = 2.0 * points - 1.0  # [N, 2] in [-1, 1]^2 as in the SIREN paper
   if spec.code_dim:
     if code is None or code.shape[-1] != spec.code_dim:
       raise ValueError(f"spec.code_dim={spec.code_dim} needs a code of that size, got "
                        f"{None if code is None else code.shape}")
-    e = jnp.concatenate([e, jnp.broadcast_to(code, (e.shape[0], spec.code_dim))], axis=-1)
+    code = jnp.broadcast_to(code, (points.shape[0], spec.code_dim))  # [N, k]
+  if spec.code_in_fourier:
+    points = jnp.concatenate([points, code], axis=-1)  # [N, 2 + k]
+  if spec.kind == "ffn":
+    e = layers.fourier_features(points, jax.lax.stop_gradient(params["fourier"]["w"]))  # [N, 2n]
+  else:
+    e = 2.0 * points - 1.0  # [N, 2] in [-1, 1]^2 as in the SIREN paper
+  if spec.code_dim and not spec.code_in_fourier:
+    e = jnp.concatenate([e, code], axis=-1)  # [N, 2n + k]
   h = e
   for lyr in params["hidden"]:
     pre = layers.dense(h, lyr["w"], lyr["bias"])  # [N, width]
