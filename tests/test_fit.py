@@ -316,24 +316,26 @@ class CliTest(absltest.TestCase):
               "psnr_curves.png"):
       self.assertTrue(os.path.exists(f"{tmp}/m/ffn_binary_w1x/{f}"), f)
     fit_cli.main(["--mode=autodecoder", f"--out={tmp}/a", "--latent_dim=4", "--hyper_width=16",
-                  "--fmm_rank=2", "--ad_num_fourier=4", *common])
-    res = json.load(open(f"{tmp}/a/results.json"))["autodecoder"]
+                  "--fmm_rank=2", "--ad_num_fourier=4", "--name=ad_small", *common])
+    res = json.load(open(f"{tmp}/a/results.json"))["ad_small"]
+    self.assertTrue(os.path.exists(f"{tmp}/a/ad_small/psnr_curves.png"))
     self.assertIn("heldout_psnr", res)
     self.assertIn("similar", res["interpolation"])
 
   def test_single_writes_history_and_figures(self):
     tmp = tempfile.mkdtemp()
     self.addCleanup(shutil.rmtree, tmp)
-    img = image_utils.to_uint8(data_lib.synthetic_image(16, seed=2))[None]  # [1, 16, 16, 3]
+    img = image_utils.to_uint8(data_lib.synthetic_image(32, seed=2))[None]  # [1, 32, 32, 3]
     np.savez(os.path.join(tmp, "one.npz"), images=img)
-    fit_cli.main(["--mode=single", f"--out={tmp}/s", f"--data={tmp}/one.npz", "--size=16",
-                  "--arch=ffn,siren", "--steps=4", "--eval_every=2", "--width=8", "--depth=1",
-                  "--num_fourier=4", "--target_psnr=0"])
+    fit_cli.main(["--mode=single", f"--out={tmp}/s", f"--hires_data={tmp}/one.npz", "--size=16",
+                  "--upsample_to=32", "--arch=ffn,siren", "--steps=4", "--eval_every=2",
+                  "--width=8", "--depth=1", "--num_fourier=4", "--target_psnr=0"])
     res = json.load(open(f"{tmp}/s/results.json"))
     for kind in ("ffn", "siren"):
       self.assertEqual([r["step"] for r in res[kind]["history"]], [2, 4])
       self.assertIsNone(res[kind]["steps_to_target"])
-    for f in ("single_fits.png", "psnr_curves.png"):
+      self.assertEqual(res[kind]["upsampling"]["high_size"], 32)
+    for f in ("single_fits.png", "psnr_curves.png", "upsampling_ffn.png"):
       self.assertTrue(os.path.exists(f"{tmp}/s/{f}"), f)
 
   def test_missing_data_file(self):

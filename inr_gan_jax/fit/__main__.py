@@ -34,7 +34,8 @@ def parser() -> argparse.ArgumentParser:
   add("--image_index", type=int, default=0, help="first image used")
   add("--size", type=int, default=64, help="fitting resolution")
   add("--upsample_to", type=int, default=0,
-      help="if > 0: fit images downsampled from --hires_data and compare renders at this size")
+      help="if > 0: fit images downsampled from --hires_data and compare renders at this size "
+           "(memorize, autodecoder, single)")
   add("--upsample_images", type=int, default=8, help="images scored for upsampling")
   add("--arch", default="ffn", help="ffn and/or siren (comma list; memorize uses the first)")
   add("--code", default="index,binary", help="memorize: image code kinds (comma list)")
@@ -58,6 +59,7 @@ def parser() -> argparse.ArgumentParser:
   add("--target_psnr", type=float, default=30.0, help="single: stop once reached (0: never)")
   add("--seed", type=int, default=0)
   # auto-decoder
+  add("--name", default="autodecoder", help="autodecoder: sub-folder and results key")
   add("--latent_dim", type=int, default=64)
   add("--hyper_width", type=int, default=256)
   add("--fmm_rank", type=int, default=10)

@@ -58,8 +58,16 @@ def load_set(a):
 
 
 def run_single(a) -> Dict[str, Any]:
-  """Fits one image with each architecture in ``a.arch``; PSNR against steps and wall time."""
-  img = data_lib.load_images(a.data, 1, a.size, start=a.image_index)
+  """Fits one image with each architecture in ``a.arch``; PSNR against steps and wall time.
+
+  With ``a.upsample_to``, the image is downsampled from ``a.hires_data`` and each fit is
+  also rendered at that size and scored against the real image and bicubic.
+  """
+  if a.upsample_to:
+    hi = data_lib.load_images(a.hires_data, 1, a.upsample_to, start=a.image_index)
+    img = data_lib.resize(hi, a.size)
+  else:
+    hi, img = None, data_lib.load_images(a.data, 1, a.size, start=a.image_index)
   target = data_lib.to_float(img).reshape(1, -1, 3)  # [1, P, C]
   p = target.shape[1]
   train_index = np.arange(p, dtype=np.int32)[None]  # [1, P]
@@ -85,6 +93,13 @@ def run_single(a) -> Dict[str, Any]:
                      "steps_to_target": reached["step"] if reached else None,
                      "seconds_to_target": reached["seconds"] if reached else None}
     renders.append(np.asarray(model.render(params, model.codes(params), a.size, a.size))[0])
+    if hi is not None:
+      hs = hi.shape[1]
+      up = np.asarray(model.render(params, model.codes(params), hs, hs))  # [1, hs, hs, C]
+      results[kind]["upsampling"], bic = analysis.upsampling_scores(up, img, hi)
+      results[kind]["upsampling"].update(low_size=a.size, high_size=hs, num_images=1)
+      analysis.save_grid(os.path.join(a.out, f"upsampling_{kind}.png"),
+                         np.concatenate([data_lib.to_float(hi), bic, up]), cols=3)
   analysis.save_grid(os.path.join(a.out, "single_fits.png"), np.stack(renders), cols=len(renders))
   curve = lambda key: {k: ([r[key] for r in v["history"]], [r["psnr"] for r in v["history"]])
                        for k, v in results.items()}
@@ -118,7 +133,7 @@ def evaluate_set(model, params, images_u8, hi_u8, train_index, heldout_index, ou
     up = analysis.render_all(model, params, np.asarray(model.codes(params))[:k], hs, hs, chunk=1)
     res["upsampling"], bic = analysis.upsampling_scores(up, images_u8[:k], hi_u8[:k])
     res["upsampling"].update(low_size=s, high_size=hs, num_images=k)
-    show = min(k, 4)
+    show = min(k, 2 if hs >= 256 else 4)  # two 256px columns keep the PNG under ~0.5 MB
     analysis.save_grid(os.path.join(out, "upsampling.png"), np.concatenate(
         [data_lib.to_float(hi_u8[:show]), bic[:show], up[:show]]), cols=show)
     zoom = analysis.render_all(model, params, np.asarray(model.codes(params))[:show], s, s,
@@ -191,8 +206,8 @@ def run_autodecoder(a) -> Dict[str, Any]:
       num_fourier=a.ad_num_fourier, fourier_scale=auto_scale(a.ad_fourier_scale, a.size),
       fmm_rank=a.fmm_rank)
   model = autodecoder_lib.AutoDecoderImageSet(cfg, len(images), a.size)
-  res = fit_set(model, images, hi, a, os.path.join(a.out, "autodecoder"),
+  res = fit_set(model, images, hi, a, os.path.join(a.out, a.name),
                 a.lr or DEFAULT_LR["autodecoder"])
   res["config"] = cfg.to_dict()
-  write_json(os.path.join(a.out, "results.json"), {"mode": "autodecoder", "autodecoder": res})
-  return {"autodecoder": res}
+  write_json(os.path.join(a.out, "results.json"), {"mode": "autodecoder", a.name: res})
+  return {a.name: res}
