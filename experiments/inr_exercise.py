@@ -1,16 +1,18 @@
-r"""The INR exercise (issue 6): fitting modes 1-6 end to end, written up in docs/inr_exercise.md.
+r"""The INR exercise (issue 6): fitting modes 1-7 end to end, written up in docs/inr_exercise.md.
 
-  python -m experiments.inr_exercise            # ~30 min on a 2-core CPU (not yet timed)
+  python -m experiments.inr_exercise            # about 30 min on a 2-core CPU
   python -m experiments.inr_exercise --quick    # a few minutes: tiny sizes, same pipeline
 
 Runs, through ``python -m inr_gan_jax.fit``'s entry point:
 
-1. ``single``: one image, Fourier-feature ReLU MLP and SIREN, PSNR vs steps and time;
-2-5. ``memorize``: one MLP for N images (index coordinate vs binary code, 1x vs a wider
-   net), fitted at a low resolution with 10% of every image's pixels held out,
-   rendered at 256x256 against bicubic, and interpolated between the most similar
-   and most dissimilar pairs;
-6. ``autodecoder``: learned latents + the core's FMM hypernetwork + INR on the same set.
+1. ``single``: one 256x256 image, Fourier-feature ReLU MLP and SIREN, until 30 dB;
+   plus one 48x48 image with the set's 1x network (what "1x" can hold);
+2-5. ``memorize``: one MLP for N images (index coordinate vs binary code, widths
+   1x..10x of the 1x network), fitted at 48x48 (downsampled from 256) with 10% of
+   every image's pixels held out, rendered at 256x256 against bicubic, and
+   interpolated between the most similar and most dissimilar pairs;
+6. ``autodecoder``: learned latents + the core's FMM hypernetwork + INR on the same set;
+7. ``project``: a real digit into the trained MNIST generator (``--checkpoint``), if present.
 
 Figures go to ``docs/figures/inr_exercise/``, numbers to its ``*.json``.
 """
@@ -18,129 +20,159 @@ import argparse
 import json
 import os
 import shutil
+import time
 
+import numpy as np
+
+from experiments import inr_exercise_doc
 from inr_gan_jax.fit import __main__ as fit_cli
+from inr_gan_jax.fit import data as data_lib
+from inr_gan_jax.fit import objectives
 
 PRESETS = {
-    # size, N, widths, steps: chosen to fit ~30 minutes of 2-core CPU in total.
-    "full": dict(single=["--size=128", "--arch=ffn,siren", "--steps=600", "--eval_every=25",
-                         "--width=256", "--depth=4", "--num_fourier=256"],
-                 set=["--num_images=24", "--size=48", "--upsample_to=256", "--upsample_images=8",
-                      "--width=128", "--depth=4", "--num_fourier=128", "--fourier_scale=6",
-                      "--images_per_step=8", "--pixels_per_image=1024", "--steps=1500",
-                      "--eval_every=150"],
-                 widths="1,4", ad=["--width=64", "--latent_dim=64", "--hyper_width=256",
-                                   "--ad_num_fourier=32", "--ad_fourier_scale=6"]),
-    "quick": dict(single=["--size=64", "--arch=ffn,siren", "--steps=300", "--eval_every=25",
-                          "--width=128", "--depth=3", "--num_fourier=128"],
-                  set=["--num_images=8", "--size=32", "--upsample_to=128", "--upsample_images=4",
-                       "--width=64", "--depth=3", "--num_fourier=64", "--fourier_scale=6",
-                       "--images_per_step=8", "--pixels_per_image=512", "--steps=400",
-                       "--eval_every=100"],
-                  widths="1,2", ad=["--width=32", "--latent_dim=32", "--hyper_width=128",
-                                    "--ad_num_fourier=16", "--ad_fourier_scale=6"]),
+    # Sized so the whole run takes about 30 minutes of this 2-core CPU. Fourier scales
+    # follow the fitting resolution: 10 at 256 px, 2.5 at 48 px (a larger scale fits the
+    # training pixels and leaves noise between them, which the held-out pixels expose).
+    "full": dict(
+        single=["--size=256", "--arch=ffn,siren", "--steps=1500", "--eval_every=25",
+                "--width=256", "--depth=4", "--num_fourier=128", "--fourier_scale=10",
+                "--pixels_per_image=16384", "--target_psnr=30"],
+        base=["--size=48", "--upsample_to=256", "--arch=ffn", "--steps=1000", "--eval_every=100",
+              "--width=32", "--depth=4", "--num_fourier=32", "--fourier_scale=2.5", "--lr=1e-3",
+              "--target_psnr=0"],
+        set=["--num_images=100", "--size=48", "--upsample_to=256", "--upsample_images=8",
+             "--width=32", "--depth=4", "--num_fourier=32", "--fourier_scale=2.5",
+             "--images_per_step=8", "--pixels_per_image=1024", "--steps=2000",
+             "--eval_every=250", "--lr=1e-3"],
+        # (code, width multipliers, extra flags): the index as a raw input, the index as a
+        # third Fourier-encoded coordinate (frequency std N/4), and the binary code.
+        memorize=(("index", "1,10", []), ("index", "1,3,10", ["--code_fourier_scale=25"]),
+                  ("binary", "1,10", [])),
+        ad_model=["--width=32", "--latent_dim=64", "--hyper_width=256", "--ad_num_fourier=32",
+                  "--ad_fourier_scale=2.5"],
+        # The same steps as the MLPs, then about the 10x MLPs' training seconds.
+        ad=(("autodecoder", []), ("autodecoder_long", ["--steps=20000", "--eval_every=2000"])),
+        project=["--steps=300", "--eval_every=50", "--num_starts=4", "--space=w"]),
+    "quick": dict(
+        single=["--size=64", "--arch=ffn,siren", "--steps=300", "--eval_every=25",
+                "--width=128", "--depth=3", "--num_fourier=128", "--fourier_scale=10",
+                "--target_psnr=30"],
+        base=["--size=32", "--upsample_to=128", "--arch=ffn", "--steps=200", "--eval_every=50",
+              "--width=32", "--depth=3", "--num_fourier=32", "--fourier_scale=2", "--lr=1e-3",
+              "--target_psnr=0"],
+        set=["--num_images=8", "--size=32", "--upsample_to=128", "--upsample_images=4",
+             "--width=32", "--depth=3", "--num_fourier=32", "--fourier_scale=2",
+             "--images_per_step=8", "--pixels_per_image=512", "--steps=300",
+             "--eval_every=100", "--lr=1e-3"],
+        memorize=(("index", "1", []), ("index", "1,4", ["--code_fourier_scale=2"]),
+                  ("binary", "1", [])),
+        ad_model=["--width=32", "--latent_dim=32", "--hyper_width=128", "--ad_num_fourier=16",
+                  "--ad_fourier_scale=2"],
+        ad=(("autodecoder", []), ("autodecoder_long", ["--steps=900", "--eval_every=300"])),
+        project=["--steps=60", "--eval_every=20", "--num_starts=2", "--space=w"]),
 }
 
 
-def fmt(x, nd=2):
-  return "n/a" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
+def run_fit(argv, out):
+  """One ``python -m inr_gan_jax.fit`` call; returns its results.json and wall seconds."""
+  t0 = time.perf_counter()
+  fit_cli.main([*argv, f"--out={out}"])
+  with open(os.path.join(out, "results.json")) as f:
+    return json.load(f), time.perf_counter() - t0
 
 
-def write_doc(path: str, fig_rel: str, single, memo, ad, preset: str, args) -> None:
-  lines = ["# The INR exercise: fitting, memorizing, generalizing, upsampling, interpolating", "",
-           f"Generated by `python -m experiments.inr_exercise{' --quick' if preset == 'quick' else ''}`"
-           f" (preset `{preset}`) on a 2-core CPU; data: CelebA-HQ 200 "
-           "(`../shared/data/celebahq_200`). Toolkit: `python -m inr_gan_jax.fit` "
-           "(modes `single`, `memorize`, `autodecoder`, `project`).", "",
-           "## 1. One image, one INR", "",
-           "| network | params | steps to target | seconds to target | final PSNR (dB) |",
-           "|---|---|---|---|---|"]
-  for kind, r in single.items():
-    if isinstance(r, dict) and "history" in r:
-      lines.append(f"| {kind} | {r['num_params']} | {fmt(r['steps_to_target'])} | "
-                   f"{fmt(r['seconds_to_target'], 1)} | {fmt(r['final_psnr'])} |")
-  lines += ["", f"Target: {single.get('target_psnr', 30)} dB at {single['size']}x{single['size']}; "
-            "seconds are training time including the first step's compilation, evaluation excluded.",
-            "", f"![single fits]({fig_rel}/single/single_fits.png)", "",
-            "## 2-6. Many images in one network vs. the auto-decoder", "",
-            "Every image holds out a fixed random 10% of its pixels; they never enter the loss.", "",
-            "| model | params | PSNR all | train PSNR | held-out PSNR | INR 256 PSNR / SSIM | "
-            "bicubic PSNR / SSIM | midpoint blend ratio (similar / dissimilar) |",
-            "|---|---|---|---|---|---|---|---|"]
-  rows = dict(memo)
-  rows["autodecoder"] = ad["autodecoder"]
-  for tag, r in rows.items():
-    if not isinstance(r, dict) or "psnr_mean" not in r:
-      continue
-    u, it = r.get("upsampling", {}), r.get("interpolation", {})
-    lines.append(
-        f"| {tag} | {r['num_params']} | {fmt(r['psnr_mean'])} | {fmt(r['train_psnr'])} | "
-        f"{fmt(r['heldout_psnr'])} | {fmt(u.get('inr_psnr'))} / {fmt(u.get('inr_ssim'), 3)} | "
-        f"{fmt(u.get('bicubic_psnr'))} / {fmt(u.get('bicubic_ssim'), 3)} | "
-        f"{fmt(it.get('similar', {}).get('blend_ratio'), 3)} / "
-        f"{fmt(it.get('dissimilar', {}).get('blend_ratio'), 3)} |")
-  best_memo = max((r for r in memo.values() if isinstance(r, dict) and "psnr_mean" in r),
-                  key=lambda r: r["psnr_mean"])
-  a = ad["autodecoder"]
-  lines += [
-      "", "Blend ratio: RMSE between the midpoint render and the 50/50 alpha blend of the two "
-      "endpoint renders, divided by the RMSE between the endpoints; 0 = a pure cross-fade.", "",
-      "What the numbers show (this run):", "",
-      f"* Memorization: best memorizing MLP {best_memo['psnr_mean']:.2f} dB vs auto-decoder "
-      f"{a['psnr_mean']:.2f} dB; held-out pixels {best_memo['heldout_psnr']:.2f} vs "
-      f"{a['heldout_psnr']:.2f} dB (train-minus-held-out gap "
-      f"{best_memo['train_psnr'] - best_memo['heldout_psnr']:.2f} vs "
-      f"{a['train_psnr'] - a['heldout_psnr']:.2f} dB).",
-      "* Upsampling: an INR fitted at low resolution has seen no detail above that "
-      "resolution, so its high-resolution render can only interpolate; compare its PSNR/SSIM "
-      "with bicubic in the table.",
-      "* Interpolation: a small blend ratio means the midpoint is close to a cross-fade of the "
-      "endpoints (the memorizing network's known failure); the auto-decoder's latents pass "
-      "through the hypernetwork, so its midpoints can move away from the blend.", ""]
-  if preset == "quick":
-    lines += ["**Note:** these numbers come from the `--quick` preset (tiny networks, few steps, "
-              "few images); they check the pipeline and are not the full-size results.", ""]
-  for tag in list(memo) + ["autodecoder"]:
-    if tag in ("mode",):
-      continue
-    lines += [f"### {tag}", "", f"Reconstructions (top: real, bottom: fit): "
-              f"![]({fig_rel}/{tag}/reconstructions.png)", "",
-              f"Upsampling (rows: real 256, bicubic, INR): ![]({fig_rel}/{tag}/upsampling.png)", "",
-              f"Interpolation (similar pair, dissimilar pair): "
-              f"![]({fig_rel}/{tag}/interpolation.png)", ""]
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  with open(path, "w") as f:
-    f.write("\n".join(lines))
+PHASES = ("single", "base", "memorize", "autodecoder", "project")
+
+
+def mean_image_psnr(d256: str, num: int, size: int) -> float:
+  """Mean PSNR of the set's average image against each image: what a model that ignores
+  the image code scores (the collapse floor)."""
+  imgs = data_lib.to_float(data_lib.resize(data_lib.load_images(d256, num, 256), size))
+  mean = imgs.mean(axis=0, keepdims=True)
+  return float(np.mean(objectives.psnr(np.broadcast_to(mean, imgs.shape), imgs,
+                                       axis=(1, 2, 3))))
+
+
+def run_all(args):
+  """Runs the requested phases; returns (and saves) the summary the doc is written from.
+
+  A subset of ``--phases`` updates an earlier run's summary.json in place.
+  """
+  preset = "quick" if args.quick else "full"
+  cfg, fig_dir = PRESETS[preset], args.figures
+  phases = args.phases.split(",")
+  bad = sorted(set(phases) - set(PHASES))
+  if bad:
+    raise ValueError(f"unknown phases {bad}; choose from {PHASES}")
+  d256 = os.path.join(args.data_dir, "celebahq200_256x256.npz")
+  summary_path = os.path.join(fig_dir, "summary.json")
+  if set(phases) == set(PHASES):
+    if os.path.exists(fig_dir):
+      shutil.rmtree(fig_dir)
+    summary = dict(preset=preset, times={}, memorize_rows={}, ad_rows={}, project=None)
+  else:
+    with open(summary_path) as f:
+      summary = json.load(f)
+    if summary["preset"] != preset:
+      raise ValueError(f"{summary_path} is from preset {summary['preset']!r}, not {preset!r}")
+  times = summary["times"]
+  t_all = time.perf_counter()
+  if "single" in phases:
+    summary["single"], times["single"] = run_fit(
+        ["--mode=single", f"--data={d256}", *cfg["single"]], f"{fig_dir}/single")
+  if "base" in phases:
+    summary["base"], times["base"] = run_fit(
+        ["--mode=single", f"--hires_data={d256}", *cfg["base"]], f"{fig_dir}/single_1x")
+  common = [f"--hires_data={d256}", *cfg["set"]]
+  if "memorize" in phases:
+    summary["memorize_rows"] = {}
+    for i, (code, widths, extra) in enumerate(cfg["memorize"]):
+      res, times[f"memorize_{i}_{code}"] = run_fit(
+          ["--mode=memorize", f"--code={code}", f"--width_mult={widths}", *common, *extra],
+          fig_dir)
+      os.replace(f"{fig_dir}/results.json", f"{fig_dir}/memorize_{i}_{code}.json")
+      summary["memorize_rows"].update({t: r for t, r in res.items() if t != "mode"})
+  if "autodecoder" in phases:
+    summary["ad_rows"] = {}
+    for name, extra in cfg["ad"]:
+      res, times[name] = run_fit(
+          ["--mode=autodecoder", f"--name={name}", *common, *cfg["ad_model"], *extra], fig_dir)
+      os.replace(f"{fig_dir}/results.json", f"{fig_dir}/{name}.json")
+      summary["ad_rows"][name] = res[name]
+  if "project" in phases and os.path.isdir(args.checkpoint):
+    summary["project"], times["project"] = run_fit(
+        ["--mode=project", f"--checkpoint={args.checkpoint}", f"--data={args.project_data}",
+         f"--image_index={args.project_index}", *cfg["project"]], f"{fig_dir}/project")
+    summary.update(checkpoint=args.checkpoint, project_index=args.project_index)
+  any_row = next(iter({**summary["memorize_rows"], **summary["ad_rows"]}.values()))
+  summary["mean_image_psnr"] = mean_image_psnr(d256, any_row["num_images"], any_row["size"])
+  times["total"] = sum(v for k, v in times.items() if k != "total")
+  with open(summary_path, "w") as f:
+    json.dump(summary, f, indent=1)
+  print(f"phases {phases}: {time.perf_counter() - t_all:.0f} s")
+  return summary
 
 
 def main():
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   p.add_argument("--quick", action="store_true")
+  p.add_argument("--phases", default=",".join(PHASES),
+                 help="comma list of phases to (re)run; a subset updates the last summary.json")
+  p.add_argument("--doc_only", action="store_true",
+                 help="rewrite the doc from an earlier run's --figures/summary.json")
   p.add_argument("--data_dir", default="../shared/data/celebahq_200")
+  p.add_argument("--checkpoint", default="runs/mnist", help="trained MNIST run for mode 7")
+  p.add_argument("--project_data", default="../shared/data/mnist_test_10k_28x28.npz")
+  p.add_argument("--project_index", type=int, default=7)
   p.add_argument("--figures", default="docs/figures/inr_exercise")
   p.add_argument("--doc", default="docs/inr_exercise.md")
   args = p.parse_args()
-  preset = "quick" if args.quick else "full"
-  cfg = PRESETS[preset]
-  d64 = os.path.join(args.data_dir, "celebahq200_64x64.npz")
-  d256 = os.path.join(args.data_dir, "celebahq200_256x256.npz")
-  if os.path.exists(args.figures):
-    shutil.rmtree(args.figures)
-  single = fit_cli.main(["--mode=single", f"--out={args.figures}/single", f"--data={d256}",
-                         *cfg["single"]])
-  single = json.load(open(f"{args.figures}/single/results.json"))
-  common = [f"--hires_data={d256}", f"--data={d64}", *cfg["set"]]
-  fit_cli.main(["--mode=memorize", f"--out={args.figures}", "--code=index,binary",
-                f"--width_mult={cfg['widths']}", *common])
-  memo = json.load(open(f"{args.figures}/results.json"))
-  os.replace(f"{args.figures}/results.json", f"{args.figures}/memorize.json")
-  fit_cli.main(["--mode=autodecoder", f"--out={args.figures}", *common, *cfg["ad"]])
-  ad = json.load(open(f"{args.figures}/results.json"))
-  os.replace(f"{args.figures}/results.json", f"{args.figures}/autodecoder.json")
-  memo.pop("mode", None)
-  rel = os.path.relpath(args.figures, os.path.dirname(os.path.abspath(args.doc)))
-  write_doc(args.doc, rel, single, memo, ad, preset, args)
-  print(f"wrote {args.doc}")
+  if args.doc_only:
+    with open(os.path.join(args.figures, "summary.json")) as f:
+      summary = json.load(f)
+  else:
+    summary = run_all(args)
+  inr_exercise_doc.write_doc(summary, args.figures, args.doc)
 
 
 if __name__ == "__main__":
