@@ -338,6 +338,12 @@ class CliTest(absltest.TestCase):
     for f in ("single_fits.png", "psnr_curves.png", "upsampling_ffn.png"):
       self.assertTrue(os.path.exists(f"{tmp}/s/{f}"), f)
 
+  def test_bad_list_flags_are_named(self):
+    for flag, msg in (("--width_mult=1,abc", "--width_mult: 'abc'"), ("--arch=ffn,relu", "--arch"),
+                      ("--code=onehot", "--code"), ("--scales=1,0", "--scales: '0'")):
+      with self.assertRaisesRegex(ValueError, msg):
+        fit_cli.main(["--mode=memorize", "--out=/nonexistent/never_written", flag])
+
   def test_missing_data_file(self):
     tmp = tempfile.mkdtemp()
     self.addCleanup(shutil.rmtree, tmp)

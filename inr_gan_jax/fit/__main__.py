@@ -18,6 +18,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from inr_gan_jax.fit import data as data_lib
+from inr_gan_jax.fit import models
 from inr_gan_jax.fit import modes
 
 MODES = ("single", "memorize", "autodecoder", "project")
@@ -107,8 +108,27 @@ def run_project(a):
   return res
 
 
+def check_lists(a) -> None:
+  """Comma-list flags are checked up front, so a typo fails before any fitting, by name."""
+  def each(flag, cast, allowed=None):
+    for item in getattr(a, flag).split(","):
+      try:
+        value = cast(item)
+      except ValueError:
+        raise ValueError(f"--{flag}: {item!r} is not a valid {cast.__name__}") from None
+      if allowed and value not in allowed:
+        raise ValueError(f"--{flag}: {item!r} is not one of {allowed}")
+      if cast is not str and value <= 0:
+        raise ValueError(f"--{flag}: {item!r} must be > 0")
+  each("arch", str, models.KINDS)
+  each("code", str, models.CODES)
+  each("width_mult", float)
+  each("scales", int)
+
+
 def main(argv: Optional[Sequence[str]] = None):
   a = parser().parse_args(argv)
+  check_lists(a)
   os.makedirs(a.out, exist_ok=True)
   run = {"single": modes.run_single, "memorize": modes.run_memorize,
          "autodecoder": modes.run_autodecoder, "project": run_project}[a.mode]
