@@ -85,7 +85,10 @@ def d_loss_with_r1(
 
   StyleGAN2's lazy regularisation applies R1 only every r1_interval steps and
   multiplies it by r1_interval so its average strength is unchanged;
-  r1_interval=1 (R1 every step) is the paper default of INR-GAN.
+  r1_interval=1 (R1 every step) is the paper default of INR-GAN. Here R1 joins
+  the ordinary D loss of that step instead of taking an extra optimizer step, so
+  StyleGAN2's compensation of Adam's lr and betas by interval / (interval + 1)
+  (which offsets that extra step) does not apply.
 
   Args:
     d_apply: images [B, ...] -> logits [B].
