@@ -10,6 +10,7 @@ from absl.testing import parameterized
 import jax
 import jax.numpy as jnp
 import numpy as np
+from PIL import Image
 
 from inr_gan_jax import coords
 from inr_gan_jax import generator as generator_lib
@@ -337,6 +338,26 @@ class CliTest(absltest.TestCase):
       self.assertEqual(res[kind]["upsampling"]["high_size"], 32)
     for f in ("single_fits.png", "psnr_curves.png", "upsampling_ffn.png"):
       self.assertTrue(os.path.exists(f"{tmp}/s/{f}"), f)
+
+  def test_gray_images_fit_in_every_mode(self):
+    tmp = tempfile.mkdtemp()
+    self.addCleanup(shutil.rmtree, tmp)
+    hi = np.random.default_rng(1).integers(0, 256, (3, 32, 32, 1), dtype=np.uint8)
+    np.savez(os.path.join(tmp, "gray.npz"), images=hi)
+    common = [f"--hires_data={tmp}/gray.npz", "--num_images=3", "--size=16", "--upsample_to=32",
+              "--steps=2", "--eval_every=2", "--width=8", "--depth=1", "--num_fourier=4",
+              "--images_per_step=2", "--pixels_per_image=16", "--upsample_images=2"]
+    fit_cli.main(["--mode=memorize", f"--out={tmp}/m", "--code=index", *common])
+    fit_cli.main(["--mode=autodecoder", f"--out={tmp}/a", "--latent_dim=4", "--hyper_width=16",
+                  "--fmm_rank=2", "--ad_num_fourier=4", *common])
+    fit_cli.main(["--mode=single", f"--out={tmp}/s", "--arch=siren", "--target_psnr=0",
+                  *common])
+    for path, key in ((f"{tmp}/m", "ffn_index_w1x"), (f"{tmp}/a", "autodecoder"),
+                      (f"{tmp}/s", "siren")):
+      res = json.load(open(f"{path}/results.json"))[key]
+      self.assertEqual(res["upsampling"]["high_size"], 32)
+    recon = np.asarray(Image.open(f"{tmp}/m/ffn_index_w1x/reconstructions.png"))
+    self.assertEqual(recon.ndim, 2)  # written as a gray PNG
 
   def test_bad_list_flags_are_named(self):
     for flag, msg in (("--width_mult=1,abc", "--width_mult: 'abc'"), ("--arch=ffn,relu", "--arch"),

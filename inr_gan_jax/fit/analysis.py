@@ -6,6 +6,7 @@ from PIL import Image
 
 from inr_gan_jax import coords
 from inr_gan_jax import image_utils
+from inr_gan_jax.fit import data as data_lib
 from inr_gan_jax.fit import objectives
 
 
@@ -36,8 +37,7 @@ def split_psnr(recon: np.ndarray, targets: np.ndarray, train_index: np.ndarray,
 
 def bicubic(images_u8: np.ndarray, size: int) -> np.ndarray:
   """uint8 ``[N, h, w, C]`` -> float ``[N, size, size, C]`` in [-1, 1], PIL bicubic."""
-  out = [np.asarray(Image.fromarray(im).resize((size, size), Image.BICUBIC)) for im in images_u8]
-  return image_utils.to_float(np.stack(out).reshape(len(out), size, size, -1))
+  return image_utils.to_float(data_lib.resize(images_u8, size, Image.BICUBIC))
 
 
 def upsampling_scores(inr_hi: np.ndarray, lo_u8: np.ndarray, real_hi_u8: np.ndarray):

@@ -23,12 +23,13 @@ from inr_gan_jax.fit.image_set import coords_grid
 
 def autodecoder_config(size: int, latent_dim: int = 64, hyper_width: int = 256,
                        width: int = 128, depth: int = 4, num_fourier: int = 32,
-                       fourier_scale: float = 10.0, fmm_rank: int = 10):
+                       fourier_scale: float = 10.0, fmm_rank: int = 10, out_channels: int = 3):
   """A single-block INR-GAN model config for an ``size x size`` image set."""
   return config_lib.model_config(
       resolution=size, latent_dim=latent_dim, hyper_width=hyper_width, hyper_num_residual=2,
       block_resolutions=(size,), block_widths=(width,), block_depths=(depth,),
-      num_fourier=num_fourier, fourier_scale=fourier_scale, fmm_rank=fmm_rank)
+      num_fourier=num_fourier, fourier_scale=fourier_scale, fmm_rank=fmm_rank,
+      out_channels=out_channels)
 
 
 class AutoDecoderImageSet:

@@ -15,7 +15,9 @@ def resize(images: np.ndarray, size: int, resample=Image.BICUBIC) -> np.ndarray:
   """uint8 ``[N, H, W, C]`` -> uint8 ``[N, size, size, C]`` with PIL (antialiased when shrinking)."""
   if images.shape[1] == size and images.shape[2] == size:
     return images
-  out = [np.asarray(Image.fromarray(im).resize((size, size), resample)) for im in images]
+  # PIL has no [H, W, 1] mode: gray images go through as [H, W] and come back with C = 1.
+  out = [np.asarray(Image.fromarray(im[..., 0] if im.shape[-1] == 1 else im)
+                    .resize((size, size), resample)) for im in images]
   return np.stack(out).reshape(len(images), size, size, images.shape[-1])
 
 

@@ -38,11 +38,12 @@ def auto_scale(fourier_scale: float, size: int) -> float:
   return fourier_scale or size / 24.0
 
 
-def mlp_spec(a, kind: str, code_dim: int = 0, width_mult: float = 1.0) -> models.MLPSpec:
+def mlp_spec(a, kind: str, code_dim: int = 0, width_mult: float = 1.0,
+             channels: int = 3) -> models.MLPSpec:
   return models.MLPSpec(
       kind=kind, width=int(round(a.width * width_mult)), depth=a.depth,
       num_fourier=a.num_fourier, fourier_scale=auto_scale(a.fourier_scale, a.size),
-      omega0=a.omega0, code_dim=code_dim, out_channels=3,
+      omega0=a.omega0, code_dim=code_dim, out_channels=channels,
       code_fourier_scale=a.code_fourier_scale if code_dim else 0.0)
 
 
@@ -68,17 +69,18 @@ def run_single(a) -> Dict[str, Any]:
     img = data_lib.resize(hi, a.size)
   else:
     hi, img = None, data_lib.load_images(a.data, 1, a.size, start=a.image_index)
-  target = data_lib.to_float(img).reshape(1, -1, 3)  # [1, P, C]
+  c = img.shape[-1]
+  target = data_lib.to_float(img).reshape(1, -1, c)  # [1, P, C]
   p = target.shape[1]
   train_index = np.arange(p, dtype=np.int32)[None]  # [1, P]
   results, renders = {}, [data_lib.to_float(img)[0]]
   for kind in a.arch.split(","):
-    model = image_set.MLPImageSet(mlp_spec(a, kind), 1, a.size)
+    model = image_set.MLPImageSet(mlp_spec(a, kind, channels=c), 1, a.size)
     params = model.init(jax.random.PRNGKey(a.seed))
 
     def eval_fn(params, model=model):
       recon = np.asarray(model.render(params, model.codes(params), a.size, a.size))
-      return {"psnr": float(objectives.psnr(recon.reshape(1, -1, 3), target))}
+      return {"psnr": float(objectives.psnr(recon.reshape(1, -1, c), target))}
 
     t0 = time.perf_counter()
     params, hist = engine.fit(
@@ -116,14 +118,14 @@ def run_single(a) -> Dict[str, Any]:
 def evaluate_set(model, params, images_u8, hi_u8, train_index, heldout_index, out: str,
                  a) -> Dict[str, Any]:
   """Memorization, held-out pixels, upsampling and interpolation of a fitted set; writes PNGs."""
-  n, s = images_u8.shape[:2]
-  targets = data_lib.to_float(images_u8).reshape(n, s * s, -1)
+  n, s, c = images_u8.shape[0], images_u8.shape[1], images_u8.shape[-1]
+  targets = data_lib.to_float(images_u8).reshape(n, s * s, c)
   recon = analysis.render_all(model, params, model.codes(params), s, s)  # [N, S, S, C]
   res: Dict[str, Any] = {"num_params": model.num_params(params)}
   res["psnr_per_image"] = [float(v) for v in objectives.psnr(
-      recon.reshape(n, -1, 3), targets, axis=(1, 2))]
+      recon.reshape(n, -1, c), targets, axis=(1, 2))]
   res["psnr_mean"] = float(np.mean(res["psnr_per_image"]))
-  res.update(analysis.split_psnr(recon.reshape(n, -1, 3), targets, train_index, heldout_index))
+  res.update(analysis.split_psnr(recon.reshape(n, -1, c), targets, train_index, heldout_index))
   show = min(n, 8)
   analysis.save_grid(os.path.join(out, "reconstructions.png"),
                      np.concatenate([data_lib.to_float(images_u8[:show]), recon[:show]]), cols=show)
@@ -161,7 +163,7 @@ def fit_set(model, images_u8, hi_u8, a, out: str, lr: float) -> Dict[str, Any]:
 
   def eval_fn(params):
     recon = analysis.render_all(model, params, model.codes(params), s, s)
-    return analysis.split_psnr(recon.reshape(n, -1, 3), targets, train_index, heldout_index)
+    return analysis.split_psnr(recon.reshape(n, s * s, -1), targets, train_index, heldout_index)
 
   t0 = time.perf_counter()
   params, hist = engine.fit(
@@ -188,7 +190,8 @@ def run_memorize(a) -> Dict[str, Any]:
       tag = (f"{a.arch.split(',')[0]}_{code}" + (f"_cf{a.code_fourier_scale:g}"
                                                   if a.code_fourier_scale else "")
              + f"_w{mult:g}x")
-      spec = mlp_spec(a, a.arch.split(",")[0], models.code_dim(code, len(images)), mult)
+      spec = mlp_spec(a, a.arch.split(",")[0], models.code_dim(code, len(images)), mult,
+                      channels=images.shape[-1])
       model = image_set.MLPImageSet(spec, len(images), a.size, code)
       print(f"== memorize {tag}: width {spec.width}")
       results[tag] = fit_set(model, images, hi, a, os.path.join(a.out, tag),
@@ -204,7 +207,7 @@ def run_autodecoder(a) -> Dict[str, Any]:
   cfg = autodecoder_lib.autodecoder_config(
       a.size, latent_dim=a.latent_dim, hyper_width=a.hyper_width, width=a.width, depth=a.depth,
       num_fourier=a.ad_num_fourier, fourier_scale=auto_scale(a.ad_fourier_scale, a.size),
-      fmm_rank=a.fmm_rank)
+      fmm_rank=a.fmm_rank, out_channels=images.shape[-1])
   model = autodecoder_lib.AutoDecoderImageSet(cfg, len(images), a.size)
   res = fit_set(model, images, hi, a, os.path.join(a.out, a.name),
                 a.lr or DEFAULT_LR["autodecoder"])
