@@ -111,6 +111,9 @@ def run_all(args):
       shutil.rmtree(fig_dir)
     summary = dict(preset=preset, times={}, memorize_rows={}, ad_rows={}, project=None)
   else:
+    if not os.path.exists(summary_path):
+      raise FileNotFoundError(f"--phases={args.phases} updates an earlier run, but there is no "
+                              f"{summary_path}; run all phases first")
     with open(summary_path) as f:
       summary = json.load(f)
     if summary["preset"] != preset:

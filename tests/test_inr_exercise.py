@@ -1,4 +1,5 @@
 """The INR exercise's report: collapse floor, collapsed rows, numbers carried into the doc."""
+import argparse
 import os
 import tempfile
 
@@ -33,6 +34,15 @@ class ExerciseReportTest(absltest.TestCase):
     x = imgs.astype(np.float64) / 127.5 - 1.0
     mse = ((x - x.mean(0, keepdims=True)) ** 2).mean(axis=(1, 2, 3))
     self.assertAlmostEqual(got, float(np.mean(10 * np.log10(4.0 / mse))), places=6)
+
+  def test_phase_errors_name_the_problem(self):
+    with tempfile.TemporaryDirectory() as d:
+      args = argparse.Namespace(quick=True, phases="bogus", figures=d, data_dir=d)
+      with self.assertRaisesRegex(ValueError, "bogus"):
+        inr_exercise.run_all(args)
+      args.phases = "base"
+      with self.assertRaisesRegex(FileNotFoundError, "summary.json"):
+        inr_exercise.run_all(args)
 
   def test_doc_marks_collapsed_rows_and_carries_numbers(self):
     hist = [{"step": 25, "seconds": 1.0, "psnr": 31.0}]
