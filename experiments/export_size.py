@@ -5,7 +5,6 @@ r"""Size of an exported INR (.npz) against PNGs of the same sample at several re
 The INR's size does not depend on the resolution; a PNG's grows with it.
 Writes ``export_size.json`` (bytes per seed and resolution, and the INR's).
 """
-import io
 import json
 import os
 import tempfile
@@ -14,9 +13,9 @@ from absl import app
 from absl import flags
 import jax
 import numpy as np
-from PIL import Image
 
 from inr_gan_jax import export
+from inr_gan_jax import image_utils
 from inr_gan_jax import sample
 
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir.")
@@ -24,12 +23,6 @@ _CONFIG = flags.DEFINE_string("config", None, "Config file: random weights.")
 _SEEDS = flags.DEFINE_string("seeds", "0-3", "Seeds.")
 _SIZES = flags.DEFINE_string("sizes", "256,1024,4096", "PNG sides.")
 _OUT = flags.DEFINE_string("out", "figures/export_size", "Output directory.")
-
-
-def png_bytes(image_u8: np.ndarray) -> int:
-  buf = io.BytesIO()
-  Image.fromarray(image_u8[..., 0] if image_u8.shape[-1] == 1 else image_u8).save(buf, "PNG")
-  return buf.tell()
 
 
 def main(argv):
@@ -46,7 +39,7 @@ def main(argv):
       for size in (int(s) for s in _SIZES.value.split(",")):
         one = jax.tree.map(lambda x: x[i:i + 1], theta)  # keep the batch axis
         img = sampler.render(one, size, size, max_pixels_per_call=1 << 20, to_uint8=True)
-        row[f"png_{size}_bytes"] = png_bytes(img[0])
+        row[f"png_{size}_bytes"] = len(image_utils.png_bytes(img[0]))
       rows.append(row)
       print(row)
   result = {"source": info, "rows": rows,

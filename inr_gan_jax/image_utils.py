@@ -3,6 +3,7 @@
 The one definition of the pixel scaling every module uses: uint8 ``v`` maps to
 ``v / 127.5 - 1`` and back with rounding and clipping.
 """
+import io
 import math
 import os
 
@@ -40,10 +41,25 @@ def make_grid(images: np.ndarray, cols: int = 0, pad: int = 2, pad_value: int = 
   return grid
 
 
+def pil_image(image: np.ndarray) -> Image.Image:
+  """uint8 ``[H, W, C]`` (C in {1, 3, 4}) -> PIL image (mode L, RGB or RGBA).
+
+  PIL infers the mode from the array and has none for ``[H, W, 1]``, so gray
+  images go in as ``[H, W]``.
+  """
+  return Image.fromarray(np.ascontiguousarray(image[..., 0] if image.shape[-1] == 1 else image))
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+  """PNG encoding of a uint8 ``[H, W, C]`` image, C in {1, 3, 4}."""
+  buf = io.BytesIO()
+  pil_image(image).save(buf, format="PNG")
+  return buf.getvalue()
+
+
 def save_png(path: str, image: np.ndarray) -> None:
   """Writes a uint8 ``[H, W, C]`` image (C in {1, 3, 4}) atomically."""
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  arr = image[..., 0] if image.shape[-1] == 1 else image
   tmp = path + ".tmp"
-  Image.fromarray(arr).save(tmp, format="PNG")
+  pil_image(image).save(tmp, format="PNG")
   os.replace(tmp, path)

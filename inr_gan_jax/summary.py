@@ -30,7 +30,6 @@ Typical use (only process 0 writes)::
 """
 from __future__ import annotations
 
-import io
 import os
 import socket
 import struct
@@ -40,8 +39,8 @@ from typing import Any, Mapping
 
 from absl import logging
 import numpy as np
-from PIL import Image
 
+from inr_gan_jax import image_utils
 from inr_gan_jax import tfrecord
 
 PathLike = str | os.PathLike
@@ -128,15 +127,6 @@ def _to_uint8_image(image: Any, tag: str) -> np.ndarray:
   return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def encode_png(image: np.ndarray) -> bytes:
-  """PNG bytes of a uint8 [H, W, C] image, C in {1, 3, 4}."""
-  # PIL infers the mode from the array: [H, W] -> L, [H, W, 3] -> RGB, [H, W, 4] -> RGBA.
-  pixels = image[:, :, 0] if image.shape[-1] == 1 else image
-  buf = io.BytesIO()
-  Image.fromarray(np.ascontiguousarray(pixels)).save(buf, format="PNG")
-  return buf.getvalue()
-
-
 class SummaryWriter:
   """Appends scalars, images and text to a TensorBoard events file in `logdir`.
 
@@ -218,7 +208,7 @@ class SummaryWriter:
     tag, step = _check_tag(tag), _check_step(step)
     pixels = _to_uint8_image(image, tag)  # [H, W, C] uint8
     h, w, c = pixels.shape
-    self._add(step, (_image_value(tag, encode_png(pixels), h, w, c),))
+    self._add(step, (_image_value(tag, image_utils.png_bytes(pixels), h, w, c),))
 
   def text(self, tag: str, text: str, step: int) -> None:
     """A string, rendered as markdown in TensorBoard's Text tab (e.g. the config)."""

@@ -5,6 +5,7 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
+from inr_gan_jax import image_utils
 from inr_gan_jax.image_utils import to_float  # noqa: F401  (fit modes use data.to_float)
 
 DEFAULT_64 = "../shared/data/celebahq_200/celebahq200_64x64.npz"
@@ -15,9 +16,8 @@ def resize(images: np.ndarray, size: int, resample=Image.BICUBIC) -> np.ndarray:
   """uint8 ``[N, H, W, C]`` -> uint8 ``[N, size, size, C]`` with PIL (antialiased when shrinking)."""
   if images.shape[1] == size and images.shape[2] == size:
     return images
-  # PIL has no [H, W, 1] mode: gray images go through as [H, W] and come back with C = 1.
-  out = [np.asarray(Image.fromarray(im[..., 0] if im.shape[-1] == 1 else im)
-                    .resize((size, size), resample)) for im in images]
+  # Gray images come back from PIL as [H, W]; the final reshape restores C = 1.
+  out = [np.asarray(image_utils.pil_image(im).resize((size, size), resample)) for im in images]
   return np.stack(out).reshape(len(images), size, size, images.shape[-1])
 
 
