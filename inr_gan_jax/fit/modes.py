@@ -47,12 +47,14 @@ def mlp_spec(a, kind: str, code_dim: int = 0, width_mult: float = 1.0,
       code_fourier_scale=a.code_fourier_scale if code_dim else 0.0)
 
 
-def load_set(a):
-  """``(fit images uint8 [N, S, S, C], high-res reference uint8 or None)``."""
+def load_set(a, num: int = 0):
+  """``(fit images uint8 [N, S, S, C], high-res reference uint8 or None)``; N = ``num`` or
+  ``a.num_images``. With ``a.upsample_to`` the fit images are downsampled from the reference."""
+  num = num or a.num_images
   if a.upsample_to:
-    hi = data_lib.load_images(a.hires_data, a.num_images, a.upsample_to, start=a.image_index)
+    hi = data_lib.load_images(a.hires_data, num, a.upsample_to, start=a.image_index)
     return data_lib.resize(hi, a.size), hi
-  return data_lib.load_images(a.data, a.num_images, a.size, start=a.image_index), None
+  return data_lib.load_images(a.data, num, a.size, start=a.image_index), None
 
 
 # ---- mode 1 --------------------------------------------------------------------------------
@@ -64,11 +66,7 @@ def run_single(a) -> Dict[str, Any]:
   With ``a.upsample_to``, the image is downsampled from ``a.hires_data`` and each fit is
   also rendered at that size and scored against the real image and bicubic.
   """
-  if a.upsample_to:
-    hi = data_lib.load_images(a.hires_data, 1, a.upsample_to, start=a.image_index)
-    img = data_lib.resize(hi, a.size)
-  else:
-    hi, img = None, data_lib.load_images(a.data, 1, a.size, start=a.image_index)
+  img, hi = load_set(a, num=1)
   c = img.shape[-1]
   target = data_lib.to_float(img).reshape(1, -1, c)  # [1, P, C]
   p = target.shape[1]
@@ -122,10 +120,10 @@ def evaluate_set(model, params, images_u8, hi_u8, train_index, heldout_index, ou
   targets = data_lib.to_float(images_u8).reshape(n, s * s, c)
   recon = analysis.render_all(model, params, model.codes(params), s, s)  # [N, S, S, C]
   res: Dict[str, Any] = {"num_params": model.num_params(params)}
-  res["psnr_per_image"] = [float(v) for v in objectives.psnr(
-      recon.reshape(n, -1, c), targets, axis=(1, 2))]
+  flat = recon.reshape(n, s * s, c)  # [N, P, C]
+  res["psnr_per_image"] = [float(v) for v in objectives.psnr(flat, targets, axis=(1, 2))]
   res["psnr_mean"] = float(np.mean(res["psnr_per_image"]))
-  res.update(analysis.split_psnr(recon.reshape(n, -1, c), targets, train_index, heldout_index))
+  res.update(analysis.split_psnr(flat, targets, train_index, heldout_index))
   show = min(n, 8)
   analysis.save_grid(os.path.join(out, "reconstructions.png"),
                      np.concatenate([data_lib.to_float(images_u8[:show]), recon[:show]]), cols=show)
