@@ -18,6 +18,9 @@ Model keys (``config.model``)::
   fmm_rank            r of A (out x r) @ B (r x in); 0 = predict full weights
   lrelu_slope         INR activation: leaky ReLU slope
   upsample            "nearest" (paper) | "bilinear" between blocks
+  generator           "inr" (INR-GAN) | "conv" (the DCGAN-style pixel baseline of
+                      conv_generator.py: uses latent_dim, resolution, out_channels)
+  conv_width          channels of the conv baseline at 4x4 (halved per upsampling)
 
 Table 1 variants (:data:`VARIANTS`), applied to a dataset config with
 :func:`apply_variant`:
@@ -58,6 +61,8 @@ def model_config(**overrides) -> ml_collections.ConfigDict:
   m.fmm_rank = 10
   m.lrelu_slope = 0.2
   m.upsample = "nearest"
+  m.generator = "inr"
+  m.conv_width = 256
   for key, value in overrides.items():
     if key not in m:
       raise KeyError(f"unknown model key {key!r}; known keys: {sorted(m.keys())}")
@@ -140,6 +145,15 @@ def dataset_config(arg: Optional[str], *, resolution: int, data_source: str, dat
   t.ema_kimg = 10.0                          # EMA half-life in thousands of images
   t.ema_rampup = 0.05                        # half-life <= rampup * images seen (0 = off)
   t.random_flip = True
+  t.lr_mapping_mult = 1.0                    # mapping layers train at lr_hyper * this (StyleGAN: 0.01)
+  # Differentiable augmentation of everything D sees (inr_gan_jax/augment.py): "" = off, or a
+  # comma list of translation, color, cutout. Each op is applied per sample with probability
+  # augment_p; ada_target > 0 makes the probability adaptive instead (ADA: start at 0, steer
+  # E[sign(D(real))] to the target, moving at most 1 per ada_kimg thousand images).
+  t.augment = ""
+  t.augment_p = 1.0
+  t.ada_target = 0.0
+  t.ada_kimg = 100.0
   t.log_every = 100
   t.sample_every = 2_000
   t.num_sample_latents = 16
@@ -183,6 +197,8 @@ def validate(config: ml_collections.ConfigDict, num_devices: int = 1) -> None:
   if config.get("variant", "inr_gan") not in VARIANTS:
     raise ValueError(f"config.variant={config.variant!r}; choose one of {VARIANTS}")
   layout_lib.layout_from_config(config.model)
+  if config.model.get("generator", "inr") not in ("inr", "conv"):
+    raise ValueError(f"config.model.generator={config.model.generator!r}; choose inr or conv")
   r = config.model.resolution
   if r < 16 or r > 1024 or r & (r - 1):
     raise ValueError(f"config.model.resolution={r}: the discriminator supports powers of two "
@@ -196,8 +212,17 @@ def validate(config: ml_collections.ConfigDict, num_devices: int = 1) -> None:
   for name in ("num_steps", "batch_size", "lr_hyper", "lr_inr", "lr_disc", "log_every",
                "r1_interval", "num_sample_latents"):
     positive(f"train.{name}", t[name])
-  for name in ("r1_gamma", "ema_kimg", "ema_rampup", "sample_every"):
+  for name in ("r1_gamma", "ema_kimg", "ema_rampup", "sample_every", "lr_mapping_mult",
+               "ada_target"):
     positive(f"train.{name}", t[name], allow_zero=True)
+  positive("train.ada_kimg", t.ada_kimg)
+  from inr_gan_jax import augment as augment_lib  # local: keep config loading light
+  try:
+    augment_lib.parse_ops(t.augment)
+  except ValueError as e:
+    raise ValueError(f"config.train.augment={t.augment!r}: {e}") from None
+  if not 0 <= t.augment_p <= 1:
+    raise ValueError(f"config.train.augment_p={t.augment_p!r} must be in [0, 1]")
   if not (0 <= t.adam_b1 < 1 and 0 <= t.adam_b2 < 1):
     raise ValueError(f"config.train.adam_b1/adam_b2 must be in [0, 1), got {t.adam_b1}, {t.adam_b2}")
   positive("checkpoint.every_steps", config.checkpoint.every_steps)

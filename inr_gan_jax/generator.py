@@ -43,6 +43,11 @@ class Generator:
   def resolution(self) -> int:
     return self.layout.resolution
 
+  @property
+  def hidden_dim(self) -> int:
+    """Size of the hidden code ``w`` (the truncation centre's shape)."""
+    return int(self.config.hyper_width)
+
   # ---- parameters --------------------------------------------------------------
   def init(self, rng: jax.Array) -> Params:
     """Fresh parameters (wrap in ``jax.jit``; eager Flax init is slow)."""
@@ -67,6 +72,11 @@ class Generator:
 
   def theta(self, params: Params, z: jax.Array) -> Dict[str, Any]:
     return self.theta_from_hidden(params, self.hidden(params, z))
+
+  def make_plan(self, height: int, width: int,
+                window: Sequence[float] = coords.UNIT_WINDOW) -> inr.GridPlan:
+    """Where every block is evaluated for an ``height x width`` render over ``window``."""
+    return inr.make_plan(self.layout, height, width, window)
 
   def render_plan(self, params: Params, theta: Dict[str, Any], plan: inr.GridPlan) -> jax.Array:
     """Evaluates INRs on a plan's points: ``[B, N, C]``."""
@@ -103,6 +113,14 @@ class Generator:
     """
     height = self.resolution if height is None else height
     width = height if width is None else width
-    plan = inr.make_plan(self.layout, height, width, window)
+    plan = self.make_plan(height, width, window)
     flat = self._generate_jit(params, z, plan)  # [B, H*W, C]
     return flat.reshape(flat.shape[0], height, width, flat.shape[-1])
+
+
+def build(model_config):
+  """The generator ``config.model`` asks for: INR-GAN, or the conv baseline (``generator="conv"``)."""
+  if model_config.get("generator", "inr") == "conv":
+    from inr_gan_jax import conv_generator  # pylint: disable=g-import-not-at-top
+    return conv_generator.ConvGenerator(model_config)
+  return Generator(model_config)

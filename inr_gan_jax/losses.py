@@ -104,7 +104,8 @@ def d_loss_with_r1(
 
   Returns:
     (loss, aux) where aux holds scalars 'd_loss_logistic', 'r1' (the raw
-    penalty, 0 when not applied), 'd_real' and 'd_fake' (mean logits).
+    penalty, 0 when not applied), 'd_real' and 'd_fake' (mean logits),
+    'd_real_sign' (mean sign of the real logits).
   """
   _check_r1_settings(r1_gamma, r1_interval)
   fake_logits = d_apply(fakes)  # [B']
@@ -128,5 +129,7 @@ def d_loss_with_r1(
       "r1": penalty,
       "d_real": jnp.mean(real_logits),
       "d_fake": jnp.mean(fake_logits),
+      # ADA's overfitting signal r_t = E[sign(D(real))] (augment.adapt_p).
+      "d_real_sign": jnp.mean(jnp.sign(real_logits)),
   }
   return loss, aux

@@ -14,13 +14,37 @@ def _adam(lr: float, train_cfg) -> optax.GradientTransformation:
   return optax.adam(lr, b1=train_cfg.adam_b1, b2=train_cfg.adam_b2, eps=train_cfg.adam_eps)
 
 
-def generator_optimizer(train_cfg) -> optax.GradientTransformation:
-  """Adam with one learning rate for ``params["hyper"]`` and one for ``params["inr"]``."""
-  labels = lambda params: {group: jax.tree.map(lambda _: group, sub)  # noqa: E731
-                           for group, sub in params.items()}
-  return optax.multi_transform(
-      {"hyper": _adam(train_cfg.lr_hyper, train_cfg), "inr": _adam(train_cfg.lr_inr, train_cfg)},
-      labels)
+def generator_labels(params, split_mapping: bool = False):
+  """The optimiser group of every generator leaf: its top-level key (``hyper`` / ``inr``).
+
+  With ``split_mapping`` the hypernetwork's mapping layers (everything but the
+  connector) form a group ``mapping`` of their own.
+  """
+  def group_of(top, path):
+    if split_mapping and top == "hyper" and getattr(path[0], "key", None) != "connector":
+      return "mapping"
+    return top
+  return {top: jax.tree_util.tree_map_with_path(lambda path, _, top=top: group_of(top, path), sub)
+          for top, sub in params.items()}
+
+
+def generator_optimizer(train_cfg, conv: bool = False) -> optax.GradientTransformation:
+  """Adam with one learning rate for ``params["hyper"]`` and one for ``params["inr"]``.
+
+  ``train_cfg.lr_mapping_mult != 1`` gives the mapping layers of the hypernetwork
+  ``lr_hyper * lr_mapping_mult`` (StyleGAN's mapping-network multiplier, 0.01 there);
+  the connector keeps ``lr_hyper``. The group exists only then, so optimiser states of
+  runs without it keep their structure. ``conv``: the one group ``conv`` of the
+  pixel baseline (``lr_inr``).
+  """
+  mult = float(train_cfg.get("lr_mapping_mult", 1.0))
+  groups = {"hyper": _adam(train_cfg.lr_hyper, train_cfg),
+            "inr": _adam(train_cfg.lr_inr, train_cfg)}
+  if conv:  # the conv baseline's synthesis weights (conv_generator.py)
+    groups = {"conv": _adam(train_cfg.lr_inr, train_cfg)}
+  if mult != 1.0 and not conv:
+    groups["mapping"] = _adam(train_cfg.lr_hyper * mult, train_cfg)
+  return optax.multi_transform(groups, lambda p: generator_labels(p, mult != 1.0))
 
 
 def discriminator_optimizer(train_cfg) -> optax.GradientTransformation:

@@ -146,7 +146,12 @@ def train_and_evaluate(config, workdir: str) -> Dict[str, Any]:
         if eval_fn is not None and (done % eval_every == 0 or is_last):
           values = eval_fn(state["g_ema"], done, state["w_avg"])
           writer.scalars(values, done)
-          _say(f"eval at step {done}: " + ", ".join(f"{k}={v:.4g}" for k, v in values.items()))
+          if is_chief:  # one JSON line per evaluation: FD / coverage against kimg
+            with open(os.path.join(workdir, "eval.jsonl"), "a") as f:
+              f.write(json.dumps({"step": done, "kimg": done * t.batch_size / 1000.0,
+                                  **values}) + "\n")
+          _say(f"eval at step {done}: " + ", ".join(  # histograms go to eval.jsonl only
+              f"{k}={v:.4g}" for k, v in values.items() if "/class_hist/" not in k))
         if done % config.checkpoint.every_steps == 0 or is_last:
           last_ok = _finite(pending, last_ok)
           _save(ckpt, state, config, done, last_ok)

@@ -11,6 +11,8 @@ State (a plain dict pytree, replicated over the mesh)::
   opt_d   optax state
   w_avg   float32 [width]     running mean of the hypernetwork's hidden w
                               (the truncation centre; StyleGAN-style tracking)
+  aug_p   float32 []          only with adaptive augmentation (train.ada_target > 0):
+                              the current probability of each D-input augmentation
 """
 import functools
 from typing import Any, Dict, Tuple
@@ -20,6 +22,7 @@ import jax.numpy as jnp
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from inr_gan_jax import augment as augment_lib
 from inr_gan_jax import discriminator as disc_lib
 from inr_gan_jax import generator as generator_lib
 from inr_gan_jax import image_utils
@@ -44,12 +47,16 @@ class Trainer:
   def __init__(self, config, mesh: Mesh):
     self.config = config
     self.mesh = mesh
-    self.generator = generator_lib.Generator(config.model)
+    self.generator = generator_lib.build(config.model)
     self.discriminator = build_discriminator(config)
-    self.opt_g = optim.generator_optimizer(config.train)
+    self.opt_g = optim.generator_optimizer(config.train,
+                                           conv=config.model.get("generator", "inr") == "conv")
     self.opt_d = optim.discriminator_optimizer(config.train)
     self.replicated = NamedSharding(mesh, P())
     self.batch_sharding = NamedSharding(mesh, P("data"))
+    t = config.train
+    self.augment_ops = augment_lib.parse_ops(t.get("augment", ""))
+    self.adaptive_augment = bool(self.augment_ops) and t.get("ada_target", 0.0) > 0
 
   # ---- state -------------------------------------------------------------------
   def init_state(self, seed: jax.Array) -> State:
@@ -60,7 +67,7 @@ class Trainer:
     r = self.config.model.resolution
     dummy = jnp.zeros((1, r, r, self.config.model.out_channels), jnp.float32)
     d = self.discriminator.init(k_d, dummy)["params"]
-    return {
+    state = {
         "step": jnp.zeros((), jnp.int32),
         "rng": jax.random.key_data(k_run),
         "g": g,
@@ -68,8 +75,11 @@ class Trainer:
         "d": d,
         "opt_g": self.opt_g.init(g),
         "opt_d": self.opt_d.init(d),
-        "w_avg": jnp.zeros((self.config.model.hyper_width,), jnp.float32),
+        "w_avg": jnp.zeros((self.generator.hidden_dim,), jnp.float32),
     }
+    if self.adaptive_augment:
+      state["aug_p"] = jnp.zeros((), jnp.float32)  # ADA starts unaugmented
+    return state
 
   def abstract_state(self, seed: int = 0) -> State:
     """Shapes, dtypes and (replicated) shardings of the state, without allocating it."""
@@ -98,6 +108,8 @@ class Trainer:
     step = state["step"]
     key = jax.random.fold_in(jax.random.wrap_key_data(state["rng"]), step)
     k_zd, k_zg, k_flip = jax.random.split(key, 3)
+    # A stream of its own, so runs without augmentation draw exactly what they did before.
+    k_aug_real, k_aug_fake, k_aug_g = jax.random.split(jax.random.fold_in(key, 7), 3)
     shard = lambda x: jax.lax.with_sharding_constraint(x, self.batch_sharding)  # noqa: E731
 
     x = image_utils.to_float_jnp(reals)  # [B, R, R, C] in [-1, 1]
@@ -108,9 +120,15 @@ class Trainer:
     z_d = shard(self.generator.sample_z(k_zd, batch))
     z_g = shard(self.generator.sample_z(k_zg, batch))
 
+    # Everything D sees goes through one augmentation pipeline (identity when off); R1 is
+    # taken on the augmented reals, as ADA does.
+    aug_p = state["aug_p"] if self.adaptive_augment else t.get("augment_p", 1.0)
+    aug = lambda images, k: augment_lib.augment(images, k, self.augment_ops, aug_p)  # noqa: E731
+
     # Discriminator: logistic loss on fakes of the current G + R1 on reals.
     fakes, _ = self._fakes(state["g"], z_d)
-    fakes = jax.lax.stop_gradient(fakes)
+    fakes = aug(jax.lax.stop_gradient(fakes), k_aug_fake)
+    x = aug(x, k_aug_real)
 
     def d_loss_fn(d_params):
       return losses.d_loss_with_r1(self._d_apply(d_params), x, fakes, t.r1_gamma,
@@ -123,7 +141,7 @@ class Trainer:
     # Generator: non-saturating loss against the updated D.
     def g_loss_fn(g_params):
       images, w = self._fakes(g_params, z_g)
-      return losses.g_nonsaturating_loss(self._d_apply(d_params)(images)), w
+      return losses.g_nonsaturating_loss(self._d_apply(d_params)(aug(images, k_aug_g))), w
 
     (g_loss, w), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(state["g"])
     g_updates, opt_g = self.opt_g.update(g_grads, state["opt_g"], state["g"])
@@ -140,9 +158,13 @@ class Trainer:
         "opt_d": opt_d,
         "w_avg": jnp.mean(w, axis=0) + W_AVG_BETA * (state["w_avg"] - jnp.mean(w, axis=0)),
     }
+    if self.adaptive_augment:
+      new_state["aug_p"] = augment_lib.adapt_p(state["aug_p"], d_aux["d_real_sign"],
+                                               t.ada_target, batch, t.ada_kimg)
     metrics = {"d_loss": d_loss, "g_loss": g_loss, **d_aux,
                "grad_norm_d": optax.tree.norm(d_grads),
-               "grad_norm_g": optax.tree.norm(g_grads), "ema_beta": beta}
+               "grad_norm_g": optax.tree.norm(g_grads), "ema_beta": beta,
+               "aug_p": jnp.asarray(aug_p if self.augment_ops else 0.0, jnp.float32)}
     metrics["finite"] = jnp.all(jnp.isfinite(jnp.stack(
         [d_loss, g_loss, metrics["grad_norm_d"], metrics["grad_norm_g"]])))
     return new_state, metrics

@@ -14,21 +14,23 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from absl import logging
 import jax
+import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
+from inr_gan_jax.metrics import coverage as coverage_lib
 from inr_gan_jax.metrics import feature_nets
 from inr_gan_jax.metrics import frechet
 from inr_gan_jax.metrics import generated
 from inr_gan_jax.metrics import stats as stats_lib
 
-_METRIC = re.compile(r"^(fid|kid|upsampled_fid)(\d+)k$")
+_METRIC = re.compile(r"^(fid|kid|upsampled_fid|coverage)(\d+)k$")
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
 
 
 @dataclasses.dataclass(frozen=True)
 class MetricSpec:
-  kind: str          # "fid" | "kid" | "upsampled_fid"
+  kind: str          # "fid" | "kid" | "upsampled_fid" | "coverage"
   num: int           # generated images
   name: str          # as requested, e.g. "fid50k"
 
@@ -40,8 +42,8 @@ def parse_metrics(names: Sequence[str], num_samples: int = 0) -> List[MetricSpec
     name = name.strip()
     m = _METRIC.match(name)
     if not m:
-      raise ValueError(f"unknown metric {name!r}; use fid<N>k, kid<N>k or upsampled_fid<N>k "
-                       "(e.g. fid50k, kid50k, upsampled_fid10k)")
+      raise ValueError(f"unknown metric {name!r}; use fid<N>k, kid<N>k, upsampled_fid<N>k or "
+                       "coverage<N>k (e.g. fid50k, kid50k, upsampled_fid10k, coverage10k)")
     num = num_samples or int(m.group(2)) * 1000
     if num < 2:
       raise ValueError(f"metric {name!r} needs at least 2 samples, got {num}")
@@ -84,6 +86,11 @@ class Evaluator:
     self.batch_size = self.extractor.batch_size
     self._sources = dict(source_override or {})
     self.seed = seed
+    self.logits_extractor = None
+    if net.logits_fn is not None:
+      self.logits_extractor = stats_lib.FeatureExtractor(net.logits_fn, net.params,
+                                                         self.extractor.mesh, batch_size)
+    self._real_outputs: Dict[Tuple[int, int], Tuple[Any, Any]] = {}
 
   def replicate(self, tree):
     """Places generator params on every device of the extraction mesh."""
@@ -127,15 +134,50 @@ class Evaluator:
                                        self.extractor.batch_sharding)
     return stats_lib.accumulate(batches, self.extractor, self.net.dim, num if keep else 0)
 
+  def _outputs(self, batches, max_rows: int):
+    """Features ``[N, D]`` (and logits ``[N, C]`` or None) of uint8 batches, plus their stats."""
+    stats = stats_lib.FeatureStats(self.net.dim, max_rows)
+    logits = []
+    for images in batches:
+      stats.update(self.extractor(images))
+      if self.logits_extractor is not None:
+        logits.append(self.logits_extractor(images))
+    return stats, (np.concatenate(logits) if logits else None)
+
+  def coverage(self, generator, params, num: int, w_avg=None, truncation_psi: float = 1.0
+               ) -> Tuple[Dict[str, float], stats_lib.FeatureStats]:
+    """Coverage numbers of ``num`` samples against ``min(num, dataset)`` reals (+ fake stats)."""
+    res = generator.resolution
+    source = self.source(res)
+    num_real = min(num, len(source))
+    if (res, num_real) not in self._real_outputs:  # in memory: periodic evals reuse it
+      self._real_outputs[(res, num_real)] = self._outputs(
+          stats_lib.source_batches(source, num_real, self.batch_size), num_real)
+    real, real_logits = self._real_outputs[(res, num_real)]
+    batches = generated.sample_batches(generator, self.replicate(params), num, self.batch_size,
+                                       res, self.seed, self.replicate(w_avg), truncation_psi,
+                                       self.extractor.batch_sharding)
+    fake, fake_logits = self._outputs(batches, num)
+    values = coverage_lib.report(real.features, fake.features, real_logits, fake_logits)
+    values["num_real"] = real.count
+    return values, fake
+
   def evaluate(self, specs: Sequence[MetricSpec], generator, params, w_avg=None,
                truncation_psi: float = 1.0) -> Dict[str, Any]:
-    """-> ``{"fid50k": float, "kid50k": float, "kid50k_std": float, ...}``."""
+    """-> ``{"fid50k": float, "kid50k": float, "kid50k_std": float, "coverage10k": {...}}``."""
     from inr_gan_jax.metrics import upsampled_fid  # local: avoids a module cycle
     results: Dict[str, Any] = {}
     res = generator.resolution
     fake_cache: Dict[int, stats_lib.FeatureStats] = {}
+    # Coverage keeps every fake feature row, so FID/KID of the same count reuse its pass.
+    specs = sorted(specs, key=lambda s: s.kind != "coverage")
     for spec in specs:
       t0 = time.time()
+      if spec.kind == "coverage":
+        results[spec.name], fake_cache[spec.num] = self.coverage(
+            generator, params, spec.num, w_avg, truncation_psi)
+        logging.info("%s = %s (%.1f s)", spec.name, results[spec.name], time.time() - t0)
+        continue
       if spec.kind == "upsampled_fid":
         results[spec.name] = upsampled_fid.upsampled_fid(
             self, generator, params, spec.num, w_avg=w_avg, truncation_psi=truncation_psi)

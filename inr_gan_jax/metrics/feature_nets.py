@@ -16,7 +16,7 @@ import functools
 import hashlib
 import json
 import os
-from typing import Any, Callable, Dict, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import flax.linen as nn
 import flax.serialization
@@ -36,6 +36,9 @@ class FeatureNet:
   apply_fn: Callable[[Any, jax.Array], jax.Array]
   params: Any
   dim: int
+  # Classifier head ``logits_fn(params, images) -> [B, C]``, when the net has one: the
+  # class-histogram coverage metric needs it (metrics/coverage.py).
+  logits_fn: Optional[Callable[[Any, jax.Array], jax.Array]] = None
 
 
 def inception(weights_path: str) -> FeatureNet:
@@ -131,18 +134,29 @@ def _cnn_features_fn(cfg_json: str) -> Callable:
   return apply_fn
 
 
+@functools.lru_cache(maxsize=8)
+def _cnn_logits_fn(cfg_json: str) -> Callable:
+  model = build_cnn(json.loads(cfg_json))
+
+  def logits_fn(params, images):
+    return model.apply({"params": params}, images)[1]  # [B, num_classes]
+  return logits_fn
+
+
 def classifier(path: str) -> FeatureNet:
   """Penultimate features of a classifier saved by ``experiments/train_feature_net.py``."""
   params, cfg, _, raw = load_classifier_file(path)
   model = build_cnn(cfg)
-  apply_fn = _cnn_features_fn(json.dumps(cfg, sort_keys=True))
+  cfg_json = json.dumps(cfg, sort_keys=True)
+  apply_fn = _cnn_features_fn(cfg_json)
   digest = hashlib.sha256(raw).hexdigest()[:10]
   params = jax.tree.map(jnp.asarray, params)
   # Check the file's params fit the architecture now, not deep inside a jit later.
   dummy = jax.ShapeDtypeStruct((1, cfg["input_size"], cfg["input_size"], 3), jnp.float32)
   want = jax.eval_shape(model.init, jax.random.key(0), dummy)["params"]
   inception_weights.check_against(params, want, path)
-  return FeatureNet(f"cnn-{digest}", apply_fn, params, int(cfg["feature_dim"]))
+  return FeatureNet(f"cnn-{digest}", apply_fn, params, int(cfg["feature_dim"]),
+                    logits_fn=_cnn_logits_fn(cfg_json))
 
 
 def from_flags(inception_weights_path: str = "", feature_net: str = "") -> FeatureNet:

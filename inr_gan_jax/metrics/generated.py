@@ -15,7 +15,6 @@ import numpy as np
 
 from inr_gan_jax import coords
 from inr_gan_jax import generator as generator_lib
-from inr_gan_jax import inr
 from inr_gan_jax import truncation
 
 
@@ -32,7 +31,7 @@ def _render_fn(generator):
 
 @functools.lru_cache(maxsize=16)
 def _render_fn_for_config(model_config_json: str):
-  generator = generator_lib.Generator(ml_collections.ConfigDict(json.loads(model_config_json)))
+  generator = generator_lib.build(ml_collections.ConfigDict(json.loads(model_config_json)))
 
   def fn(params, w_avg, z, psi, plan):
     w = generator.hidden(params, z)                                 # [B, width]
@@ -53,7 +52,7 @@ def render(generator, params, z: jax.Array, size: int, w_avg: Optional[jax.Array
   """
   if truncation_psi != 1.0 and w_avg is None:
     raise ValueError("truncation_psi != 1 needs w_avg (the checkpoint's mean hidden code)")
-  plan = inr.make_plan(generator.layout, size, size, window)
+  plan = generator.make_plan(size, size, window)
   w_avg = None if truncation_psi == 1.0 else w_avg
   flat = _render_fn(generator)(params, w_avg, z, jnp.float32(truncation_psi), plan)
   return flat.reshape(flat.shape[0], size, size, flat.shape[-1])

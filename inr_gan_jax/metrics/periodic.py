@@ -3,7 +3,8 @@
 Config keys (``config.eval``; every key optional, defaults below)::
 
   every_steps        0        evaluate every N steps (0 = never; the caller checks)
-  metrics            "fid5k"  comma-separated metric names (see evaluator.parse_metrics)
+  metrics            "fid5k"  comma-separated metric names (see evaluator.parse_metrics),
+                              e.g. "fid5k,coverage5k" for FD and mode coverage against kimg
   num_samples        0        override every metric's sample count
   inception_weights  ""       pytorch-fid's .pth (standard FID) ...
   feature_net        ""       ... or a train_feature_net.py file / "random_inception[:SEED]"
@@ -51,7 +52,7 @@ def make_eval_fn(config, workdir: str = "", mesh=None,
   from inr_gan_jax.metrics import feature_nets
   ec = eval_config(config)
   specs = evaluator_lib.parse_metrics(str(ec.metrics).split(","), int(ec.num_samples))
-  generator = generator or generator_lib.Generator(config.model)
+  generator = generator or generator_lib.build(config.model)
   cache_dir = ec.cache_dir or (os.path.join(workdir, "metrics_cache") if workdir else "")
   state = {}
 
@@ -65,8 +66,10 @@ def make_eval_fn(config, workdir: str = "", mesh=None,
                                          truncation_psi=float(ec.truncation_psi))
     out = {}
     for name, value in values.items():
-      if isinstance(value, dict):  # upsampled FID: one scalar per method
+      if isinstance(value, dict) and "fid" in value:  # upsampled FID: one scalar per method
         out.update({f"eval/{name}/{m}": float(v) for m, v in value["fid"].items()})
+      elif isinstance(value, dict):  # coverage: one scalar per measure
+        out.update({f"eval/{name}/{m}": float(v) for m, v in value.items()})
       else:
         out[f"eval/{name}"] = float(value)
     return out

@@ -1,0 +1,120 @@
+r"""Recipe study: which optimiser / regulariser settings make INR-GAN cover its data?
+
+  python -m experiments.recipe_study --dataset=mnist                 # every setting, seeds 0,1
+  python -m experiments.recipe_study --dataset=mnist --settings=paper,dcgan --seeds=0
+  python -m experiments.recipe_study --dataset=mnist --doc_only      # rebuild the doc
+
+Each setting is a set of overrides on the dataset's base config (written out in
+:data:`SETTINGS`, the base named in :data:`BASES`); every run trains for the
+same number of images (``--kimg``, default 16: 1000 steps at batch 16) and is
+evaluated every ``--kimg / 4`` on 5k samples of the EMA generator: FD and KID
+on the MNIST feature CNN (``experiments/train_feature_net.py``, trained here if
+missing), the class-histogram entropy of its classifier head and k-NN
+coverage/density (``inr_gan_jax/metrics/coverage.py``). ``dcgan`` is the
+pixel baseline (``inr_gan_jax/conv_generator.py``) trained by the same loop,
+discriminator, losses, data, batch and steps under the ``paper`` rates.
+
+Cost (2-core AMD EPYC with AVX-512): ~4-5 min per MNIST run including the four
+evaluations, so the default 7 settings x 2 seeds take ~65 min. Output:
+``runs/recipe_study/<dataset>/`` (disposable) and ``docs/recipe_study_<dataset>.md``
++ ``docs/figures/recipe_<dataset>_curves.png``.
+"""
+import json
+import os
+
+from absl import app
+from absl import flags
+
+from experiments import study
+
+BASES = {"mnist": "configs/mnist.py"}
+PAPER = {"train.lr_hyper": 5e-5, "train.lr_inr": 5e-4, "train.lr_disc": 3e-3,
+         "train.r1_gamma": 10.0}
+# The configs/mnist.py recipe before this study (issue 10): fast, and it collapses.
+CURRENT = {"train.lr_hyper": 3e-4, "train.lr_inr": 2e-3, "train.lr_disc": 1e-3,
+           "train.r1_gamma": 1.0}
+MID = {"train.lr_hyper": 1e-4, "train.lr_inr": 1e-3, "train.lr_disc": 2e-3, "train.r1_gamma": 3.0}
+SETTINGS = {
+    "mnist": {
+        "current": ("shipped before: G 3e-4/2e-3, D 1e-3, R1 1", CURRENT),
+        "paper": ("the authors' rates: G 5e-5/5e-4, D 3e-3, R1 10", PAPER),
+        "paper_map01": ("paper + mapping-layer lr x0.1",
+                        {**PAPER, "train.lr_mapping_mult": 0.1}),
+        "paper_gamma1": ("paper rates, R1 1", {**PAPER, "train.r1_gamma": 1.0}),
+        "paper_b32": ("paper, batch 32 (half the steps)", {**PAPER, "train.batch_size": 32}),
+        "paper_dwide": ("paper, D twice as wide (64 -> 128 channels)",
+                        {**PAPER, "discriminator.channel_base": 2048,
+                         "discriminator.channel_max": 128}),
+        "dcgan": ("conv generator (pixels), paper rates, same D/loop",
+                  {**PAPER, "model.generator": "conv", "model.conv_width": 256}),
+        # Second round, around the faster `current` rates (which beat `paper` at 16 kimg).
+        "current_ema": ("current + EMA ramp-up 0.25 (half-life 2 kimg from 8 kimg on)",
+                        {**CURRENT, "train.ema_rampup": 0.25}),
+        "current_mbstd8": ("current + minibatch-stddev group 8 (was 4)",
+                           {**CURRENT, "discriminator.mbstd_group": 8}),
+        "current_map01": ("current + mapping-layer lr x0.1",
+                          {**CURRENT, "train.lr_mapping_mult": 0.1}),
+        "current_b32": ("current, batch 32 (half the steps)",
+                        {**CURRENT, "train.batch_size": 32}),
+        "mid": ("between: G 1e-4/1e-3, D 2e-3, R1 3", MID),
+    },
+}
+
+_DATASET = flags.DEFINE_enum("dataset", "mnist", sorted(BASES), "Dataset (base config).")
+_SETTINGS = flags.DEFINE_list("settings", [], "Settings to run (default: all of the dataset).")
+_SEEDS = flags.DEFINE_list("seeds", ["0", "1"], "Seeds.")
+_KIMG = flags.DEFINE_integer("kimg", 16, "Thousands of training images per run.")
+_EVAL_NUM = flags.DEFINE_integer("eval_num", 5, "Thousands of samples per evaluation.")
+_OUT = flags.DEFINE_string("out", "runs/recipe_study", "Run directories.")
+_DOC_ONLY = flags.DEFINE_bool("doc_only", False, "Only rebuild the doc from finished runs.")
+
+
+def run_dir(dataset: str, setting: str, seed: int) -> str:
+  return os.path.join(_OUT.value, dataset, f"{setting}_s{seed}")
+
+
+def main(argv):
+  del argv
+  dataset = _DATASET.value
+  settings = _SETTINGS.value or list(SETTINGS[dataset])
+  unknown = [s for s in settings if s not in SETTINGS[dataset]]
+  if unknown:
+    raise app.UsageError(f"unknown settings {unknown}; known: {list(SETTINGS[dataset])}")
+  seeds = [int(s) for s in _SEEDS.value]
+  feature_net = study.ensure_feature_net()
+  metrics = f"coverage{_EVAL_NUM.value}k,fid{_EVAL_NUM.value}k,kid{_EVAL_NUM.value}k"
+  seconds = {}
+  if not _DOC_ONLY.value:
+    for seed in seeds:          # seed-major: a cut-short study still has one seed of each
+      for setting in settings:
+        _, overrides = SETTINGS[dataset][setting]
+        batch = int(overrides.get("train.batch_size", 16))
+        steps = _KIMG.value * 1000 // batch
+        ov = {**overrides, "seed": seed, "train.num_steps": steps,
+              "train.sample_every": steps, "checkpoint.every_steps": steps,
+              "train.log_every": max(1, steps // 10)}
+        wd = run_dir(dataset, setting, seed)
+        print(f"== {setting} seed {seed}: {steps} steps -> {wd}", flush=True)
+        seconds[(setting, seed)] = study.run(BASES[dataset], ov, wd, steps // 4, metrics,
+                                             feature_net)
+  results = {}
+  for setting in SETTINGS[dataset]:
+    by_seed = {}
+    for seed in seeds:
+      curve = study.read_eval(run_dir(dataset, setting, seed))
+      if curve:
+        by_seed[seed] = curve
+    if by_seed:
+      results[setting] = by_seed
+  summary = study.summarise(results)
+  os.makedirs(os.path.join(_OUT.value, dataset), exist_ok=True)
+  with open(os.path.join(_OUT.value, dataset, "results.json"), "w") as f:
+    json.dump({"curves": {k: {str(s): c for s, c in v.items()} for k, v in results.items()},
+               "summary": summary, "cpu": study.cpu_model()}, f, indent=1)
+  study.plot_curves(f"docs/figures/recipe_{dataset}_curves.png", results)
+  descriptions = {k: v[0] for k, v in SETTINGS[dataset].items()}
+  print(study.table(summary, descriptions))
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,161 @@
+"""Shared runner for training studies (recipe study, Table 1, FMM rank ablation).
+
+A study is a list of *runs* ``(setting, seed)``; each run is one
+``python -m inr_gan_jax.main`` process with config overrides, periodic
+evaluation on (FD, KID, mode coverage against kimg, from the run's
+``eval.jsonl``), in ``<out>/<setting>_s<seed>``. Runs that already finished are
+skipped, so a study interrupted by the session clock resumes where it stopped
+(an unfinished run resumes from its checkpoint). Results are gathered into
+``<out>/results.json``; tables report mean and spread (half the range: with two
+seeds, the distance from the mean to either) over seeds.
+"""
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+
+from inr_gan_jax import plotting
+
+FEATURE_NET = "runs/feature_net/mnist_cnn_2k.msgpack"
+# The scalars a study table reports, in order: key in eval.jsonl -> column title.
+COLUMNS = (("fid", "FD"), ("kid", "KID x1e3"), ("coverage/class_entropy", "class entropy"),
+           ("coverage/classes_present", "classes"), ("coverage/knn_coverage", "kNN coverage"),
+           ("coverage/knn_density", "density"))
+
+
+def cpu_model() -> str:
+  """``lscpu`` model name and whether the CPU has AVX-512 (machines here differ ~2x)."""
+  try:
+    with open("/proc/cpuinfo") as f:
+      info = f.read()
+    name = next((ln.split(":", 1)[1].strip() for ln in info.splitlines()
+                 if ln.startswith("model name")), platform.processor())
+    return f"{name}, {os.cpu_count()} cores, {'AVX-512' if 'avx512f' in info else 'no AVX-512'}"
+  except OSError:
+    return platform.processor() or "unknown CPU"
+
+
+def ensure_feature_net(path: str = FEATURE_NET) -> str:
+  """Trains the MNIST classifier (2000 steps, ~2.5 min on 2 cores) if it is missing."""
+  if not os.path.isfile(path):
+    subprocess.run([sys.executable, "-m", "experiments.train_feature_net", f"--out={path}",
+                    "--steps=2000"], check=True)
+  return path
+
+
+def flag_overrides(overrides: Dict[str, object]) -> List[str]:
+  return [f"--config.{k}={v}" for k, v in overrides.items()]
+
+
+def run(config: str, overrides: Dict[str, object], workdir: str, eval_every: int,
+        eval_metrics: str, feature_net: str) -> float:
+  """Trains one run in a fresh process (skipped when finished); returns its wall seconds."""
+  done_marker = os.path.join(workdir, "done.json")
+  if os.path.isfile(done_marker):
+    with open(done_marker) as f:
+      return float(json.load(f)["seconds"])
+  os.makedirs(workdir, exist_ok=True)
+  ev = {"eval.every_steps": eval_every, "eval.metrics": eval_metrics,
+        "eval.feature_net": feature_net,
+        "eval.cache_dir": os.path.join(os.path.dirname(workdir), "metrics_cache")}
+  cmd = [sys.executable, "-m", "inr_gan_jax.main", f"--config={config}", f"--workdir={workdir}",
+         *flag_overrides({**overrides, **ev})]
+  t0 = time.time()
+  with open(os.path.join(workdir, "log.txt"), "a") as log:
+    log.write(" ".join(cmd) + "\n")
+    log.flush()
+    subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
+  seconds = time.time() - t0
+  with open(done_marker, "w") as f:
+    json.dump({"seconds": seconds, "cmd": cmd, "cpu": cpu_model()}, f)
+  return seconds
+
+
+def read_eval(workdir: str) -> List[Dict[str, float]]:
+  """``eval.jsonl`` rows by step (a resumed run's repeated steps: the last row wins), with the
+  metric names shortened: ``eval/fid5k`` -> ``fid``, ``eval/coverage5k/knn_coverage`` ->
+  ``coverage/knn_coverage``."""
+  path = os.path.join(workdir, "eval.jsonl")
+  rows = {}
+  if os.path.isfile(path):
+    with open(path) as f:
+      for line in f:
+        raw = json.loads(line)
+        row = {}
+        for k, v in raw.items():
+          parts = k.split("/")
+          if parts[0] == "eval":
+            kind = parts[1].rstrip("0123456789k")
+            if kind == "kid" and not parts[1].endswith("_std"):
+              v = 1e3 * v
+            if parts[1].endswith(("_num_real", "_std")):
+              continue
+            row["/".join([kind] + parts[2:])] = v
+          else:
+            row[k] = v
+        rows[raw["step"]] = row
+  return [rows[s] for s in sorted(rows)]
+
+
+def mean_spread(values: Sequence[float]) -> Tuple[float, float]:
+  v = np.asarray(values, np.float64)
+  return float(v.mean()), float((v.max() - v.min()) / 2) if len(v) > 1 else 0.0
+
+
+def summarise(results: Dict[str, Dict[str, List[Dict[str, float]]]]) -> Dict[str, Dict]:
+  """``{setting: {seed: curve}}`` -> per setting: final-step mean/spread of every column."""
+  out = {}
+  for setting, by_seed in results.items():
+    finals = [curve[-1] for curve in by_seed.values() if curve]
+    if not finals:
+      continue
+    out[setting] = {"seeds": len(finals), "kimg": finals[0]["kimg"]}
+    for key, _ in COLUMNS:
+      vals = [f[key] for f in finals if key in f]
+      if vals:
+        out[setting][key] = mean_spread(vals)
+  return out
+
+
+def table(summary: Dict[str, Dict], descriptions: Dict[str, str]) -> str:
+  head = "| setting | what | seeds | kimg | " + " | ".join(t for _, t in COLUMNS) + " |"
+  lines = [head, "|" + "---|" * (4 + len(COLUMNS))]
+  for setting, s in summary.items():
+    cells = []
+    for key, _ in COLUMNS:
+      if key in s:
+        m, sp = s[key]
+        cells.append(f"{m:.3g} ± {sp:.2g}" if sp else f"{m:.3g}")
+      else:
+        cells.append("-")
+    lines.append(f"| `{setting}` | {descriptions.get(setting, '')} | {s['seeds']} | "
+                 f"{s['kimg']:.0f} | " + " | ".join(cells) + " |")
+  return "\n".join(lines)
+
+
+def plot_curves(path: str, results: Dict[str, Dict[str, List[Dict[str, float]]]],
+                keys=(("fid", "FD (feature CNN) against kimg"),
+                      ("coverage/class_entropy", "normalised class entropy against kimg"),
+                      ("coverage/knn_coverage", "kNN coverage against kimg"))) -> None:
+  """One panel per metric; one line per (setting, seed)."""
+  panels = []
+  for key, title in keys:
+    series = {}
+    for setting, by_seed in results.items():
+      for seed, curve in by_seed.items():
+        pts = [(r["kimg"], r[key]) for r in curve if key in r]
+        if pts:
+          series[f"{setting} s{seed}"] = ([p[0] for p in pts], [p[1] for p in pts])
+    panels.append((title, series))
+  plotting.save_panels(path, panels, xlabel="kimg", legend_w=220)
+
+
+def base_train(config_file: str) -> Dict[str, object]:
+  """The base config's ``train`` section (batch size sets the steps for a kimg budget)."""
+  from inr_gan_jax import config_lib
+  return dict(config_lib.load_config_file(config_file).train)

@@ -1,0 +1,109 @@
+"""The DCGAN-style pixel baseline: shapes, its bilinear reading as a function, the train loop."""
+import unittest
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from inr_gan_jax import config_lib
+from inr_gan_jax import conv_generator
+from inr_gan_jax import coords
+from inr_gan_jax import generator as generator_lib
+from tests import helpers
+
+
+def conv_model(**kw):
+  return helpers.tiny_model(generator="conv", conv_width=32, **kw)
+
+
+class BilinearSampleTest(unittest.TestCase):
+
+  def setUp(self):
+    self.img = jnp.asarray(np.random.default_rng(0).normal(size=(2, 6, 6, 3)), jnp.float32)
+
+  def test_pixel_centres_are_exact(self):
+    pts = jnp.asarray(coords.pixel_grid(6, 6).reshape(-1, 2))
+    got = conv_generator.bilinear_sample(self.img, pts).reshape(2, 6, 6, 3)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(self.img), atol=1e-6)
+
+  def test_2x_equals_half_pixel_bilinear_resize(self):
+    # jax.image.resize (linear, half-pixel centres, edge-normalised) is an independent reference.
+    pts = jnp.asarray(coords.pixel_grid(12, 12).reshape(-1, 2))
+    got = conv_generator.bilinear_sample(self.img, pts).reshape(2, 12, 12, 3)
+    want = jax.image.resize(self.img, (2, 12, 12, 3), "linear", antialias=False)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=1e-5)
+
+  def test_midpoint_is_the_mean_of_four(self):
+    pts = jnp.asarray([[2.0 / 6, 3.0 / 6]])  # between centres of columns 1,2 and rows 2,3
+    got = np.asarray(conv_generator.bilinear_sample(self.img, pts))[:, 0]
+    want = np.asarray(self.img)[:, 2:4, 1:3].mean(axis=(1, 2))
+    np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+class ConvGeneratorTest(unittest.TestCase):
+
+  def test_interface(self):
+    g = generator_lib.build(conv_model())
+    self.assertIsInstance(g, conv_generator.ConvGenerator)
+    params = jax.jit(g.init)(jax.random.key(0))
+    z = g.sample_z(jax.random.key(1), 3)
+    img = g.generate(params, z)
+    self.assertEqual(img.shape, (3, 16, 16, 3))
+    self.assertLessEqual(float(jnp.max(jnp.abs(img))), 1.0)
+    self.assertGreater(float(jnp.std(img)), 1e-3)
+    big = g.generate(params, z, 32, 32)
+    np.testing.assert_allclose(np.asarray(big), np.asarray(
+        jax.image.resize(img, (3, 32, 32, 3), "linear", antialias=False)), atol=1e-5)
+    # Metrics render through hidden -> theta -> plan like INR-GAN.
+    flat = g.render_plan(params, g.theta_from_hidden(params, g.hidden(params, z)),
+                         g.make_plan(16, 16))
+    np.testing.assert_allclose(np.asarray(flat).reshape(img.shape), np.asarray(img), atol=1e-6)
+
+  def test_trains_in_the_gan_loop(self):
+    from inr_gan_jax import train, train_step
+    c = helpers.tiny_train_config()
+    c.model = conv_model()
+    config_lib.validate(c)
+    trainer = train_step.Trainer(c, train.make_mesh())
+    state = trainer.create_state(0)
+    self.assertEqual(set(state["g"]), {"conv"})
+    self.assertEqual(state["w_avg"].shape, (16,))  # its hidden code is z
+    before = jax.tree.map(np.asarray, state["g"])
+    reals = np.random.default_rng(0).integers(0, 256, (8, 16, 16, 3), dtype=np.uint8)
+    state, m = trainer.jit_step(state, reals, True)
+    self.assertTrue(bool(m["finite"]))
+    moved = jax.tree.map(lambda a, b: float(np.abs(np.asarray(a) - b).max()), state["g"], before)
+    self.assertTrue(all(v > 0 for v in jax.tree.leaves(moved)))
+
+  def test_unknown_generator_rejected(self):
+    c = helpers.tiny_train_config()
+    c.model.generator = "unet"
+    with self.assertRaisesRegex(ValueError, "model.generator"):
+      config_lib.validate(c)
+
+
+class MappingLrTest(unittest.TestCase):
+
+  def test_mapping_layers_get_the_multiplier(self):
+    from inr_gan_jax import optim
+    g = generator_lib.Generator(helpers.tiny_model())
+    params = jax.jit(g.init)(jax.random.key(0))
+    t = helpers.tiny_train_config(lr_mapping_mult=0.1).train
+    labels = optim.generator_labels(params, split_mapping=True)
+    self.assertEqual(set(jax.tree.leaves(labels["hyper"]["connector"])), {"hyper"})
+    self.assertEqual(set(jax.tree.leaves(labels["hyper"]["dense_in"])), {"mapping"})
+    opt = optim.generator_optimizer(t)
+    grads = jax.tree.map(jnp.ones_like, params)
+    updates, _ = opt.update(grads, opt.init(params), params)
+    # First Adam step with b1 = 0: |update| = lr * g / (|g| + eps) ~ lr for every entry.
+    lr_of = lambda tree: float(np.abs(np.asarray(jax.tree.leaves(tree)[0])).max())  # noqa: E731
+    self.assertAlmostEqual(lr_of(updates["hyper"]["dense_in"]), t.lr_hyper * 0.1, delta=1e-9)
+    self.assertAlmostEqual(lr_of(updates["hyper"]["connector"]), t.lr_hyper, delta=1e-8)
+    self.assertAlmostEqual(lr_of(updates["inr"]), t.lr_inr, delta=1e-7)
+    # Without the multiplier the optimiser state has no extra group (old checkpoints restore).
+    plain = optim.generator_optimizer(helpers.tiny_train_config().train).init(params)
+    self.assertNotIn("mapping", plain.inner_states)
+
+
+if __name__ == "__main__":
+  unittest.main()
