@@ -1,13 +1,20 @@
-r"""INR-GAN on CelebA-HQ faces at 64x64.
+r"""INR-GAN on CelebA-HQ faces at 64x64, sized for a CPU (30-60 minutes).
 
 Run with the 200 faces shipped on the development machines:
   python -m inr_gan_jax.main --config=configs/celebahq64.py --workdir=runs/celebahq64
 or on a folder of images:
   python -m inr_gan_jax.main --config=configs/celebahq64.py --workdir=runs/celebahq64 \
       --config.data.source=folder --config.data.path=/path/to/celebahq
+Score it (an instance-discrimination feature net of the 200 faces, see
+experiments/train_feature_net.py --instance):
+  python -m inr_gan_jax.evaluate --workdir=runs/celebahq64 --metrics=coverage2k,fid2k \
+      --feature_net=runs/feature_net/celebahq200_instance.msgpack
 
-Model: blocks at 32 and 64 (4 x 256 and 2 x 64 FMM layers).
-Expected cost: ~1 GMAC per image; hours on a CPU, minutes per 10k images on a GPU.
+Model: blocks at 32 and 64 (3 x 128 and 2 x 32 FMM layers, 16 Fourier frequencies), FMM
+to-RGB layers, a D of 32-128 channels. 200 images are a small dataset: everything D sees
+goes through translation / colour / cutout augmentation with ADA's adaptive probability
+(target 0.6), so D cannot memorise the faces. Rates: see docs/recipe_study_mnist.md.
+Cost: see docs/training.md (measured minutes and images per second).
 """
 from inr_gan_jax import config_lib
 
@@ -16,19 +23,24 @@ def get_config(arg=None):
   c = config_lib.dataset_config(
       arg, resolution=64, data_source="npz", data_name="",
       model=config_lib.model_config(
-          resolution=64, latent_dim=256, hyper_width=512, block_resolutions=(32, 64),
-          block_widths=(256, 64), block_depths=(4, 2), num_fourier=32, fmm_rank=10))
+          resolution=64, latent_dim=128, hyper_width=256, block_resolutions=(32, 64),
+          block_widths=(128, 32), block_depths=(3, 2), num_fourier=16, fmm_rank=10,
+          fourier_scale=5.0, to_rgb="fmm"))
   c.data.path = "../shared/data/celebahq_200/celebahq200_64x64.npz"
-  c.discriminator.channel_base = 8192
-  c.discriminator.channel_max = 256
+  c.discriminator.channel_base = 2048
+  c.discriminator.channel_max = 128
   t = c.train
-  t.num_steps = 50_000
-  t.batch_size = 32
-  t.lr_hyper = 5e-5
-  t.lr_inr = 5e-4
-  t.lr_disc = 2e-3
+  t.num_steps = 6000
+  t.batch_size = 16
+  t.r1_interval = 4
+  t.lr_hyper = 3e-4
+  t.lr_inr = 2e-3
+  t.lr_disc = 1e-3
   t.r1_gamma = 1.0
-  t.ema_kimg = 5.0
+  t.ema_kimg = 2.0
+  t.augment = "translation,color,cutout"
+  t.ada_target = 0.6
+  t.ada_kimg = 20.0
   t.log_every = 100
   t.sample_every = 1000
   c.checkpoint.every_steps = 1000

@@ -57,6 +57,26 @@ SETTINGS = {
         "current_b32": ("current, batch 32 (half the steps)",
                         {**CURRENT, "train.batch_size": 32}),
         "mid": ("between: G 1e-4/1e-3, D 2e-3, R1 3", MID),
+        # Third round: every INR-GAN recipe above trails the conv baseline by ~8x in FD, so
+        # test where the per-sample (hypernetwork) parameters' learning rate should sit.
+        "current_hyper_eq": ("current, hypernetwork lr = shared INR lr (2e-3)",
+                             {**CURRENT, "train.lr_hyper": 2e-3}),
+        "current_hyper_lo": ("current, hypernetwork lr / 10 (3e-5)",
+                             {**CURRENT, "train.lr_hyper": 3e-5}),
+        # The INR's samples carry per-sample colour speckle: its to-RGB layers are predicted
+        # whole per sample. Share them (or modulate a shared one by FMM).
+        "current_rgb_shared": ("current, to-RGB layers shared", {**CURRENT, "model.to_rgb": "shared"}),
+        "current_rgb_fmm": ("current, to-RGB layers FMM", {**CURRENT, "model.to_rgb": "fmm"}),
+        "paper_rgb_shared": ("paper, to-RGB layers shared", {**PAPER, "model.to_rgb": "shared"}),
+        # D separates INR samples far more easily than conv ones (logit gap ~3 vs ~0.4 under
+        # the same rates): nearest upsampling of the 16 px block's RGB leaves 2x2 blocks.
+        "current_bilinear": ("current, bilinear upsampling between blocks",
+                             {**CURRENT, "model.upsample": "bilinear"}),
+        # Per-sample Fourier frequencies change what the shared weights see with z.
+        "current_linear_map": ("current, linear mapping w = Dense(z) (zero-mean code)",
+                               {**CURRENT, "model.hyper_mapping": "linear"}),
+        "current_fourier_shared": ("current, Fourier frequencies shared (learned, not predicted)",
+                                   {**CURRENT, "model.fourier_kind": "shared"}),
     },
 }
 

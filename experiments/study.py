@@ -23,7 +23,7 @@ from inr_gan_jax import plotting
 
 FEATURE_NET = "runs/feature_net/mnist_cnn_2k.msgpack"
 # The scalars a study table reports, in order: key in eval.jsonl -> column title.
-COLUMNS = (("fid", "FD"), ("kid", "KID x1e3"), ("coverage/class_entropy", "class entropy"),
+COLUMNS = (("fid", "FD"), ("kid", "KID"), ("coverage/class_entropy", "class entropy"),
            ("coverage/classes_present", "classes"), ("coverage/knn_coverage", "kNN coverage"),
            ("coverage/knn_density", "density"))
 
@@ -91,8 +91,6 @@ def read_eval(workdir: str) -> List[Dict[str, float]]:
           parts = k.split("/")
           if parts[0] == "eval":
             kind = parts[1].rstrip("0123456789k")
-            if kind == "kid" and not parts[1].endswith("_std"):
-              v = 1e3 * v
             if parts[1].endswith(("_num_real", "_std")):
               continue
             row["/".join([kind] + parts[2:])] = v
@@ -139,7 +137,7 @@ def table(summary: Dict[str, Dict], descriptions: Dict[str, str]) -> str:
 
 
 def plot_curves(path: str, results: Dict[str, Dict[str, List[Dict[str, float]]]],
-                keys=(("fid", "FD (feature CNN) against kimg"),
+                keys=(("fid", "log10 FD (feature CNN) against kimg"),
                       ("coverage/class_entropy", "normalised class entropy against kimg"),
                       ("coverage/knn_coverage", "kNN coverage against kimg"))) -> None:
   """One panel per metric; one line per (setting, seed)."""
@@ -148,7 +146,7 @@ def plot_curves(path: str, results: Dict[str, Dict[str, List[Dict[str, float]]]]
     series = {}
     for setting, by_seed in results.items():
       for seed, curve in by_seed.items():
-        pts = [(r["kimg"], r[key]) for r in curve if key in r]
+        pts = [(r["kimg"], np.log10(r[key]) if key == "fid" else r[key]) for r in curve if key in r]
         if pts:
           series[f"{setting} s{seed}"] = ([p[0] for p in pts], [p[1] for p in pts])
     panels.append((title, series))

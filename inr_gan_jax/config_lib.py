@@ -7,6 +7,7 @@ Model keys (``config.model``)::
   latent_dim          z size (512)
   hyper_width         hypernetwork width (1024)
   hyper_num_residual  residual layers after the first (2)
+  hyper_mapping       "relu" (the paper's MLP) | "linear" (w = Dense(z), see hypernetwork.py)
   block_resolutions   tuple, one per INR block, increasing, last == resolution
   block_widths        tuple, hidden width per block
   block_depths        tuple, number of layers per block
@@ -18,6 +19,12 @@ Model keys (``config.model``)::
   fmm_rank            r of A (out x r) @ B (r x in); 0 = predict full weights
   lrelu_slope         INR activation: leaky ReLU slope
   upsample            "nearest" (paper) | "bilinear" between blocks
+  fourier_kind        "predicted" per sample (the paper) | "shared" (one learned frequency
+                      matrix per block for all samples)
+  to_rgb              every block's to-RGB layer: "predicted" whole per sample (the
+                      default so far), "fmm" (shared W_s, per-sample modulation) or
+                      "shared" (one colour projection for all samples); "fmm" falls
+                      back to "predicted" when fmm_rank = 0 (the hidden layers' kind)
   generator           "inr" (INR-GAN) | "conv" (the DCGAN-style pixel baseline of
                       conv_generator.py: uses latent_dim, resolution, out_channels)
   conv_width          channels of the conv baseline at 4x4 (halved per upsampling)
@@ -50,6 +57,7 @@ def model_config(**overrides) -> ml_collections.ConfigDict:
   m.latent_dim = 512
   m.hyper_width = 1024
   m.hyper_num_residual = 2
+  m.hyper_mapping = "relu"
   m.block_resolutions = (128, 256)
   m.block_widths = (512, 64)
   m.block_depths = (8, 4)
@@ -61,6 +69,8 @@ def model_config(**overrides) -> ml_collections.ConfigDict:
   m.fmm_rank = 10
   m.lrelu_slope = 0.2
   m.upsample = "nearest"
+  m.fourier_kind = "predicted"
+  m.to_rgb = "predicted"
   m.generator = "inr"
   m.conv_width = 256
   for key, value in overrides.items():

@@ -77,7 +77,7 @@ def materialize(layout: layout_lib.INRLayout, theta_one: Dict[str, Any],
         bias = bias + p["w_cond"] @ theta_one["cond"]
       out[f"{blk.name}/{lyr.name}/w"] = inr._layer_weight(lyr, p)  # pylint: disable=protected-access
       out[f"{blk.name}/{lyr.name}/bias"] = bias
-    out[f"{blk.name}/to_rgb/w"] = bp["to_rgb"]["w"]
+    out[f"{blk.name}/to_rgb/w"] = inr._layer_weight(blk.to_rgb, bp["to_rgb"])  # pylint: disable=protected-access
     out[f"{blk.name}/to_rgb/bias"] = bp["to_rgb"]["bias"]
   return {k: np.asarray(v, np.float32) for k, v in jax.device_get(out).items()}
 

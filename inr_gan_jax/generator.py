@@ -37,7 +37,8 @@ class Generator:
     self.latent_dim = int(model_config.latent_dim)
     self.hyper = hypernetwork.HyperNetwork(
         connector_size=self.layout.connector_size, width=int(model_config.hyper_width),
-        num_residual=int(model_config.hyper_num_residual))
+        num_residual=int(model_config.hyper_num_residual),
+        mapping=model_config.get("hyper_mapping", "relu"))
 
   @property
   def resolution(self) -> int:

@@ -31,6 +31,11 @@ class HyperNetwork(nn.Module):
   connector_size: int
   width: int = 1024
   num_residual: int = 2
+  # "linear": w = Dense(z), no nonlinearity and no residual layers. The ReLU stack's w is
+  # non-negative with a large mean over z, so the connector's gradient sum_b w_b g_b^T is
+  # dominated by the common mode; a linear map of z ~ N(0, I) has zero mean (like the first
+  # layer of a conv generator).
+  mapping: str = "relu"
 
   def setup(self):
     self.input_layer = nn.Dense(self.width, kernel_init=_he, name="dense_in")
@@ -41,6 +46,8 @@ class HyperNetwork(nn.Module):
 
   def hidden(self, z: jax.Array) -> jax.Array:
     """``z [B, D] -> w [B, width]``: the representation before the connector."""
+    if self.mapping == "linear":
+      return self.input_layer(z)
     h = nn.relu(self.input_layer(z))
     for layer in self.residual:
       h = (h + nn.relu(layer(h))) * (1.0 / jnp.sqrt(2.0))

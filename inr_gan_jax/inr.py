@@ -148,7 +148,7 @@ def evaluate(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared: Dict[s
       else:
         pre = layers.split_dense(h, e, w, bias)  # [N_k, out] = [h, e] W^T + bias
       h = layers.leaky_relu(pre, layout.lrelu_slope)
-    out = layers.dense(h, bp["to_rgb"]["w"], bp["to_rgb"]["bias"])  # [N_k, C]
+    out = layers.dense(h, _layer_weight(blk.to_rgb, bp["to_rgb"]), bp["to_rgb"]["bias"])  # [N_k, C]
     rgb = out if rgb is None else rgb + out
   image = jnp.tanh(rgb)
   return (image, h) if return_hidden else image

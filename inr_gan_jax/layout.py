@@ -243,6 +243,13 @@ def layout_from_config(model) -> INRLayout:
   if list(res) != sorted(set(res)) or res[-1] != model.resolution:
     raise ValueError(f"model.block_resolutions {res} must increase strictly and end at "
                      f"model.resolution={model.resolution}")
+  if model.get("hyper_mapping", "relu") not in ("relu", "linear"):
+    raise ValueError(f"model.hyper_mapping must be 'relu' or 'linear', got {model.hyper_mapping!r}")
+  if model.get("fourier_kind", "predicted") not in ("predicted", "shared"):
+    raise ValueError(f"model.fourier_kind must be 'predicted' or 'shared', got "
+                     f"{model.fourier_kind!r}")
+  if model.get("to_rgb", "predicted") not in _TO_RGB_KINDS:
+    raise ValueError(f"model.to_rgb must be one of {sorted(_TO_RGB_KINDS)}, got {model.to_rgb!r}")
   if model.conditioning not in ("hypernetwork", "latent"):
     raise ValueError(f"model.conditioning must be 'hypernetwork' or 'latent', got {model.conditioning!r}")
   if model.coord_encoding not in ("fourier", "raw"):
@@ -266,16 +273,25 @@ def layout_from_config(model) -> INRLayout:
           name=f"layer{l}", in_dim=in_dim, coord_dim=coord_dim, out_dim=w, kind=kind,
           rank=int(model.fmm_rank) if kind == FMM else 0,
           cond_dim=cond_dim if (k == 0 and l == 0) else 0))
+    rgb_kind = SHARED if latent else _TO_RGB_KINDS[model.get("to_rgb", "predicted")]
+    if rgb_kind == FMM and kind != FMM:  # "fmm" follows the hidden layers: whole when rank 0
+      rgb_kind = PREDICTED
     to_rgb = LayerSpec(name="to_rgb", in_dim=w, coord_dim=0, out_dim=int(model.out_channels),
-                       kind=SHARED if latent else PREDICTED, activation=False)
+                       kind=rgb_kind, rank=int(model.fmm_rank) if rgb_kind == FMM else 0,
+                       activation=False)
     blocks.append(BlockSpec(
         name=f"block{k}", resolution=r, coord_encoding=model.coord_encoding, num_fourier=n,
-        fourier_kind=SHARED if latent else PREDICTED, layers=tuple(layers), to_rgb=to_rgb))
+        fourier_kind=SHARED if latent or model.get("fourier_kind", "predicted") == "shared"
+        else PREDICTED, layers=tuple(layers), to_rgb=to_rgb))
     prev = w
   return INRLayout(resolution=int(model.resolution), out_channels=int(model.out_channels),
                    blocks=tuple(blocks), fourier_scale=float(model.fourier_scale),
                    lrelu_slope=float(model.lrelu_slope), upsample=model.upsample,
                    cond_dim=cond_dim)
+
+
+# config.model.to_rgb -> the kind of every block's to-RGB layer (hypernetwork models).
+_TO_RGB_KINDS = {"predicted": PREDICTED, "fmm": FMM, "shared": SHARED}
 
 
 def tree_size(tree) -> int:

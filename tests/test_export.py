@@ -22,6 +22,8 @@ VARIANTS = {
     "nearest": dict(upsample="nearest"),
     "bilinear": dict(upsample="bilinear"),
     "latent_raw": dict(conditioning="latent", coord_encoding="raw", fmm_rank=0),
+    "to_rgb_fmm": dict(to_rgb="fmm"),
+    "to_rgb_shared": dict(to_rgb="shared"),
 }
 
 
@@ -44,7 +46,7 @@ class ExportTest(parameterized.TestCase):
     self.addCleanup(shutil.rmtree, d, ignore_errors=True)
     return d
 
-  @parameterized.parameters("nearest", "bilinear", "latent_raw")
+  @parameterized.parameters("nearest", "bilinear", "latent_raw", "to_rgb_fmm", "to_rgb_shared")
   def test_round_trip(self, name):
     g, params, theta = build(name)
     path = os.path.join(self._tmpdir(), "s.npz")

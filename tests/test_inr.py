@@ -47,7 +47,9 @@ def np_forward(layout, theta, shared, height, width, window=(0, 0, 1, 1)):
       bias = p["bias"] + (p["w_cond"] @ theta["cond"] if lyr.cond_dim else 0)
       x = e if h is None else np.concatenate([h, e], -1)
       h = np_lrelu(x @ w.T + bias, layout.lrelu_slope)
-    out = h @ node["to_rgb"]["w"].T + node["to_rgb"]["bias"]
+    q = node["to_rgb"]
+    w_rgb = q["w"] * 2 / (1 + np.exp(-(q["a"] @ q["b"]))) if blk.to_rgb.kind == "fmm" else q["w"]
+    out = h @ w_rgb.T + q["bias"]
     rgb = out if rgb is None else rgb + out
     prev_hw = (bh, bw)
   return np.tanh(rgb).reshape(height, width, -1)
@@ -72,6 +74,9 @@ class INRTest(parameterized.TestCase):
       ("three_blocks", dict(resolution=32, block_resolutions=(8, 16, 32), block_widths=(16, 8, 8),
                             block_depths=(2, 1, 2))),
       ("no_fmm", dict(fmm_rank=0)),
+      ("to_rgb_fmm", dict(to_rgb="fmm")),
+      ("to_rgb_shared", dict(to_rgb="shared")),
+      ("fourier_shared", dict(fourier_kind="shared")),
       ("raw_coords", dict(coord_encoding="raw", fmm_rank=0, block_resolutions=(16,),
                           block_widths=(16,), block_depths=(3,))),
       ("latent_conditioned", dict(conditioning="latent", coord_encoding="raw", fmm_rank=0,

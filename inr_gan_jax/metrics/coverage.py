@@ -45,7 +45,7 @@ def normalized_entropy(p: np.ndarray) -> float:
   if len(p) < 2:
     raise ValueError("normalised entropy needs at least 2 classes")
   nz = p[p > 0]
-  return float(-np.sum(nz * np.log(nz)) / np.log(len(p)))
+  return float(abs(-np.sum(nz * np.log(nz)) / np.log(len(p))))  # abs: no "-0.0" for one class
 
 
 def total_variation(p: np.ndarray, q: np.ndarray) -> float:

@@ -1,0 +1,55 @@
+"""Study helpers: eval.jsonl parsing, seed summaries, the blockiness diagnostic."""
+import json
+import os
+import tempfile
+import unittest
+
+import numpy as np
+
+from experiments import blockiness
+from experiments import study
+
+
+class StudyTest(unittest.TestCase):
+
+  def test_read_eval_shortens_names_and_keeps_the_last_row_per_step(self):
+    d = tempfile.mkdtemp()
+    rows = [{"step": 250, "kimg": 4.0, "eval/fid5k": 9.0, "eval/kid5k": 0.002,
+             "eval/kid5k_std": 0.1, "eval/fid5k_num_real": 5000.0,
+             "eval/coverage5k/class_entropy": 0.5},
+            {"step": 250, "kimg": 4.0, "eval/fid5k": 7.0},   # a resumed run's repeat
+            {"step": 500, "kimg": 8.0, "eval/fid5k": 5.0}]
+    with open(os.path.join(d, "eval.jsonl"), "w") as f:
+      f.write("\n".join(json.dumps(r) for r in rows) + "\n")
+    curve = study.read_eval(d)
+    self.assertEqual([r["step"] for r in curve], [250, 500])
+    self.assertEqual(curve[0], {"step": 250, "kimg": 4.0, "fid": 7.0})
+    self.assertEqual(study.read_eval(tempfile.mkdtemp()), [])
+
+  def test_summary_is_mean_and_half_range_of_final_rows(self):
+    results = {"a": {0: [{"kimg": 4, "fid": 100.0}, {"kimg": 8, "fid": 10.0}],
+                     1: [{"kimg": 8, "fid": 14.0, "coverage/class_entropy": 0.9}]}}
+    s = study.summarise(results)["a"]
+    self.assertEqual(s["seeds"], 2)
+    self.assertEqual(s["fid"], (12.0, 2.0))
+    self.assertEqual(s["coverage/class_entropy"], (0.9, 0.0))
+    self.assertIn("| `a` |", study.table(study.summarise(results), {}))
+
+
+class BlockinessTest(unittest.TestCase):
+
+  def test_nearest_upsampled_images_are_blocky_and_smooth_ones_are_not(self):
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 256, (8, 8, 8, 3)).astype(np.uint8)
+    blocky = np.repeat(np.repeat(small, 2, axis=1), 2, axis=2)
+    s = blockiness.block_stats(blocky)
+    self.assertEqual(s["within"], 0.0)
+    self.assertGreater(s["ratio"], 1e6)
+    ramp = np.broadcast_to(np.arange(16, dtype=np.uint8)[None, None, :, None] * 10,
+                           (2, 16, 16, 3))
+    self.assertAlmostEqual(blockiness.block_stats(ramp)["ratio"], 1.0)
+    self.assertEqual(blockiness.block_stats(ramp)["colour_dev"], 0.0)
+
+
+if __name__ == "__main__":
+  unittest.main()
