@@ -10,8 +10,8 @@ experiments/train_feature_net.py --instance):
   python -m inr_gan_jax.evaluate --workdir=runs/celebahq64 --metrics=coverage2k,fid2k \
       --feature_net=runs/feature_net/celebahq200_instance.msgpack
 
-Model: blocks at 32 and 64 (3 x 128 and 2 x 32 FMM layers, 16 Fourier frequencies), FMM
-to-RGB layers, a D of 32-128 channels. 200 images are a small dataset: everything D sees
+Model: blocks at 32 and 64 (3 x 128 and 2 x 32 FMM layers, 16 Fourier frequencies), a D of
+32-128 channels. 200 images are a small dataset: everything D sees
 goes through translation / colour / cutout augmentation with ADA's adaptive probability
 (target 0.6), so D cannot memorise the faces. Rates: see docs/recipe_study_mnist.md.
 Cost: see docs/training.md (measured minutes and images per second).
@@ -25,7 +25,7 @@ def get_config(arg=None):
       model=config_lib.model_config(
           resolution=64, latent_dim=128, hyper_width=256, block_resolutions=(32, 64),
           block_widths=(128, 32), block_depths=(3, 2), num_fourier=16, fmm_rank=10,
-          fourier_scale=5.0, to_rgb="fmm"))
+          fourier_scale=5.0))
   c.data.path = "../shared/data/celebahq_200/celebahq200_64x64.npz"
   c.discriminator.channel_base = 2048
   c.discriminator.channel_max = 128

@@ -17,7 +17,7 @@ and k-NN coverage, every quarter of the run, 5k samples).
 
 Cost (2-core AMD EPYC with AVX-512): 3-5 min per MNIST run at 16 kimg; 10 runs
 ~40 min. Output: ``runs/table1/<study>_<dataset>/`` and
-``docs/<study>_<dataset>.md`` with ``docs/figures/<study>_<dataset>_curves.png``.
+``docs/figures/<study>_<dataset>_<kimg>kimg_curves.png`` (the doc: ``docs/recipe_study_mnist.md``).
 """
 import json
 import os
@@ -92,7 +92,7 @@ def main(argv):
   with open(os.path.join(out, "results.json"), "w") as f:
     json.dump({"curves": {k: {str(s): c for s, c in v.items()} for k, v in results.items()},
                "summary": summary, "cost": costs, "cpu": study.cpu_model()}, f, indent=1)
-  study.plot_curves(f"docs/figures/{name}_{dataset}_curves.png", results)
+  study.plot_curves(f"docs/figures/{name}_{dataset}_{_KIMG.value}kimg_curves.png", results)
   desc = {s: f"{costs[s]['params_m']:.2f}M params, {costs[s]['mmacs']:.1f} MMACs"
           + (f"; paper FID {PAPER_FID[s]}" if name == "table1" else "") for s in results}
   print(study.table(summary, desc))
