@@ -186,7 +186,8 @@ def _log(pending, done, step_log, t_log, t_start, start_step, t, writer) -> bool
        f"{done}/{t.num_steps} | kimg {kimg:.1f} | {img_s:.1f} img/s | ETA {_format_eta(eta)} | "
        f"D {mean['d_loss']:.3f} G {mean['g_loss']:.3f} R1 {mean['r1']:.4f} D(real) "
        f"{mean['d_real']:.3f} D(fake) {mean['d_fake']:.3f} | |gD| {mean['grad_norm_d']:.3f} "
-       f"|gG| {mean['grad_norm_g']:.3f}")
+       f"|gG| {mean['grad_norm_g']:.3f}"
+       + (f" | p_aug {mean['aug_p']:.3f}" if t.get("augment", "") else ""))
   writer.scalars(mean, done, prefix="train/")
   writer.scalars({"kimg": kimg, "images_per_s": img_s}, done, prefix="progress/")
   writer.flush()
