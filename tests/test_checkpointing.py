@@ -229,9 +229,12 @@ class CheckpointingTest(parameterized.TestCase):
     subprocess.run([sys.executable, "-c", script], check=True, env=env,
                    capture_output=True, timeout=120)
     self.assertEqual(checkpointing.list_steps(self.ckpt_dir), [1])
+    # Whether the killed async save got as far as creating its temporary folder depends on
+    # timing (seen both ways on the CI machines); either way it is never a visible step.
     leftovers = [p.name for p in self.ckpt_dir.iterdir() if p.name != "1"]
-    self.assertLen(leftovers, 1)
-    self.assertIn("tmp", leftovers[0])
+    self.assertLessEqual(len(leftovers), 1)
+    for name in leftovers:
+      self.assertIn("tmp", name)
     abstract = {"x": jax.ShapeDtypeStruct(
         (4_000_000,), jnp.float32,
         sharding=jax.sharding.SingleDeviceSharding(jax.devices()[0]))}
