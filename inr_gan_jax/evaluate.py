@@ -34,7 +34,8 @@ from inr_gan_jax.metrics import upsampled_fid
 _FLAGS = (
     ("string", "workdir", None, "Workdir, checkpoints dir or step dir."),
     ("integer", "step", None, "Checkpoint step (default: latest)."),
-    ("list", "metrics", ["fid50k"], "Comma-separated: fid<N>k, kid<N>k, upsampled_fid<N>k."),
+    ("list", "metrics", ["fid50k"], "Comma-separated: fid<N>k, kid<N>k, upsampled_fid<N>k, "
+     "coverage<N>k."),
     ("string", "inception_weights", "", "pytorch-fid's pt_inception-2015-12-05-6726825d.pth."),
     ("string", "feature_net", "", "Classifier from experiments/train_feature_net.py, or "
      "random_inception[:SEED] (diagnostic), instead of --inception_weights."),

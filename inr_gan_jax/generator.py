@@ -16,6 +16,7 @@ from typing import Any, Dict, Optional, Sequence
 import jax
 import jax.numpy as jnp
 
+from inr_gan_jax import conv_generator
 from inr_gan_jax import coords
 from inr_gan_jax import hypernetwork
 from inr_gan_jax import inr
@@ -122,6 +123,5 @@ class Generator:
 def build(model_config):
   """The generator ``config.model`` asks for: INR-GAN, or the conv baseline (``generator="conv"``)."""
   if model_config.get("generator", "inr") == "conv":
-    from inr_gan_jax import conv_generator  # pylint: disable=g-import-not-at-top
     return conv_generator.ConvGenerator(model_config)
   return Generator(model_config)

@@ -37,12 +37,13 @@ def generator_optimizer(train_cfg, conv: bool = False) -> optax.GradientTransfor
   runs without it keep their structure. ``conv``: the one group ``conv`` of the
   pixel baseline (``lr_inr``).
   """
+  if conv:  # the conv baseline's synthesis weights (conv_generator.py)
+    return optax.multi_transform({"conv": _adam(train_cfg.lr_inr, train_cfg)},
+                                 generator_labels)
   mult = float(train_cfg.get("lr_mapping_mult", 1.0))
   groups = {"hyper": _adam(train_cfg.lr_hyper, train_cfg),
             "inr": _adam(train_cfg.lr_inr, train_cfg)}
-  if conv:  # the conv baseline's synthesis weights (conv_generator.py)
-    groups = {"conv": _adam(train_cfg.lr_inr, train_cfg)}
-  if mult != 1.0 and not conv:
+  if mult != 1.0:
     groups["mapping"] = _adam(train_cfg.lr_hyper * mult, train_cfg)
   return optax.multi_transform(groups, lambda p: generator_labels(p, mult != 1.0))
 

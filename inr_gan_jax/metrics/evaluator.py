@@ -124,14 +124,18 @@ class Evaluator:
     key = stats_lib.cache_key(dataset, split, resolution, self.net.name, num)
     return self.cache.get_or_compute(key, compute, max_kept)
 
+  def fake_batches(self, generator, params, num: int, w_avg=None, truncation_psi: float = 1.0,
+                   size: Optional[int] = None, seed: Optional[int] = None):
+    """uint8 sample batches of the generator, data-parallel over the extraction mesh."""
+    return generated.sample_batches(generator, self.replicate(params), num, self.batch_size,
+                                    size or generator.resolution,
+                                    self.seed if seed is None else seed, self.replicate(w_avg),
+                                    truncation_psi, self.extractor.batch_sharding)
+
   def fake_stats(self, generator, params, num: int, keep: bool, w_avg=None,
                  truncation_psi: float = 1.0, size: Optional[int] = None,
                  seed: Optional[int] = None) -> stats_lib.FeatureStats:
-    size = size or generator.resolution
-    batches = generated.sample_batches(generator, self.replicate(params), num, self.batch_size,
-                                       size, self.seed if seed is None else seed,
-                                       self.replicate(w_avg), truncation_psi,
-                                       self.extractor.batch_sharding)
+    batches = self.fake_batches(generator, params, num, w_avg, truncation_psi, size, seed)
     return stats_lib.accumulate(batches, self.extractor, self.net.dim, num if keep else 0)
 
   def _outputs(self, batches, max_rows: int):
@@ -154,10 +158,8 @@ class Evaluator:
       self._real_outputs[(res, num_real)] = self._outputs(
           stats_lib.source_batches(source, num_real, self.batch_size), num_real)
     real, real_logits = self._real_outputs[(res, num_real)]
-    batches = generated.sample_batches(generator, self.replicate(params), num, self.batch_size,
-                                       res, self.seed, self.replicate(w_avg), truncation_psi,
-                                       self.extractor.batch_sharding)
-    fake, fake_logits = self._outputs(batches, num)
+    fake, fake_logits = self._outputs(
+        self.fake_batches(generator, params, num, w_avg, truncation_psi), num)
     values = coverage_lib.report(real.features, fake.features, real_logits, fake_logits)
     values["num_real"] = real.count
     return values, fake

@@ -19,7 +19,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from inr_gan_jax.metrics import frechet
-from inr_gan_jax.metrics import generated
 from inr_gan_jax.metrics import stats as stats_lib
 
 METHODS = ("inr", "nearest", "bilinear", "bicubic")
@@ -41,14 +40,9 @@ def upsampled_fid(evaluator, generator, params, num: int, w_avg=None,
   """-> ``{"resolution": 2R, "num": num, "num_real": n, "fid": {method: FID}}``."""
   res = generator.resolution
   size2 = 2 * res
-  bs = evaluator.batch_size
   acc = {m: stats_lib.FeatureStats(evaluator.net.dim) for m in METHODS}
-  params, w_avg = evaluator.replicate(params), evaluator.replicate(w_avg)
-  sharding = evaluator.extractor.batch_sharding
-  lo = generated.sample_batches(generator, params, num, bs, res, seed, w_avg, truncation_psi,
-                                sharding)
-  hi = generated.sample_batches(generator, params, num, bs, size2, seed, w_avg, truncation_psi,
-                                sharding)
+  lo = evaluator.fake_batches(generator, params, num, w_avg, truncation_psi, res, seed)
+  hi = evaluator.fake_batches(generator, params, num, w_avg, truncation_psi, size2, seed)
   for small, big in zip(lo, hi):  # same seed -> same latents in both streams
     acc["inr"].update(evaluator.extractor(big))
     for m in METHODS[1:]:
