@@ -80,6 +80,40 @@ SETTINGS = {
                              {**CURRENT, "model.fourier_scale": 10.0}),
         "current_fourier_shared": ("current, Fourier frequencies shared (learned, not predicted)",
                                    {**CURRENT, "model.fourier_kind": "shared"}),
+        # Fourth round: the per-sample INR itself. With W_s * 2 sigmoid(AB) and no
+        # normalisation, each sample's activations scale with its own modulation; the
+        # authors' later code modulates linearly and demodulates (StyleGAN2).
+        "current_demod": ("current, FMM rows demodulated (sigmoid modulation)",
+                          {**CURRENT, "model.fmm_demodulate": True}),
+        "current_linmod_demod": ("current, W_s (1 + AB) demodulated (the authors' later FMM)",
+                                 {**CURRENT, "model.fmm_modulation": "linear",
+                                  "model.fmm_demodulate": True}),
+        "current_logit01": ("current, FMM logit std 0.1 at init (was 1)",
+                            {**CURRENT, "model.fmm_logit_std": 0.1}),
+        # D reads the INR's artefacts (2x2 blocks, per-sample colour speckle on grey digits).
+        "current_smooth": ("current, bilinear upsampling + FMM to-RGB",
+                           {**CURRENT, "model.upsample": "bilinear", "model.to_rgb": "fmm"}),
+        # The digit's layout is decided at 16 px, where the conv generator starts at 4 px:
+        # a coarser first block at equal MACs (32.5M vs 32.6M).
+        "current_3scale": ("current, blocks 8/16/32 px, widths 256/128/64, 2 layers each",
+                           {**CURRENT, "model.block_resolutions": (8, 16, 32),
+                            "model.block_widths": (256, 128, 64),
+                            "model.block_depths": (2, 2, 2)}),
+        # Shared Fourier frequencies are far worse than predicted ones: per-sample variation
+        # may be starved. The predicted biases are the additive path from z (std 0.2 at init).
+        "current_bias1": ("current, predicted-bias std 1.0 at init (was 0.2)",
+                          {**CURRENT, "model.bias_std": 1.0}),
+        # Mean-replacing each predicted tensor of a trained `current` G shows that the
+        # per-sample Fourier frequencies carry nearly all of its variation over z (the FMM
+        # factors and biases almost none): shared frequencies + a small per-sample offset.
+        "current_foffset": ("current, shared Fourier frequencies + per-sample offset 0.1",
+                            {**CURRENT, "model.fourier_kind": "offset"}),
+        "current_foffset_bias1": ("current_foffset + predicted-bias std 1.0",
+                                  {**CURRENT, "model.fourier_kind": "offset",
+                                   "model.bias_std": 1.0}),
+        "current_aug": ("current + translation/cutout augmentation, ADA target 0.6",
+                        {**CURRENT, "train.augment": "translation,cutout",
+                         "train.ada_target": 0.6, "train.ada_kimg": 4.0}),
     },
 }
 

@@ -17,10 +17,19 @@ Model keys (``config.model``)::
   num_fourier         n: Fourier frequencies per block (features are 2n)
   fourier_scale       multiplies the predicted frequency matrix (paper: 10)
   fmm_rank            r of A (out x r) @ B (r x in); 0 = predict full weights
+  fmm_modulation      "sigmoid": W_s * 2 sigmoid(A B) (the paper) | "linear": W_s * (1 + A B)
+                      (the authors' later code)
+  fmm_demodulate      scale each modulated row of a hidden layer to He norm (StyleGAN2's
+                      demodulation; the authors' later code), so no sample's activations drift
+  fmm_logit_std       std of A B at initialisation (1.0)
+  bias_std            std of the predicted hidden biases at initialisation (0.2): the
+                      additive, per-sample path from the latent into every layer
   lrelu_slope         INR activation: leaky ReLU slope
   upsample            "nearest" (paper) | "bilinear" between blocks
   fourier_kind        "predicted" per sample (the paper) | "shared" (one learned frequency
-                      matrix per block for all samples)
+                      matrix per block for all samples) | "offset" (shared matrix plus a
+                      predicted per-sample offset of relative spread fourier_offset_std)
+  fourier_offset_std  "offset" only: per-sample frequency spread / shared spread (0.1)
   to_rgb              every block's to-RGB layer: "predicted" whole per sample (the
                       default so far), "fmm" (shared W_s, per-sample modulation) or
                       "shared" (one colour projection for all samples); "fmm" falls
@@ -67,9 +76,14 @@ def model_config(**overrides) -> ml_collections.ConfigDict:
   m.num_fourier = 32
   m.fourier_scale = 10.0
   m.fmm_rank = 10
+  m.fmm_modulation = "sigmoid"
+  m.fmm_demodulate = False
+  m.fmm_logit_std = 1.0
+  m.bias_std = 0.2
   m.lrelu_slope = 0.2
   m.upsample = "nearest"
   m.fourier_kind = "predicted"
+  m.fourier_offset_std = 0.1
   m.to_rgb = "predicted"
   m.generator = "inr"
   m.conv_width = 256

@@ -69,15 +69,15 @@ def materialize(layout: layout_lib.INRLayout, theta_one: Dict[str, Any],
   for blk in layout.blocks:
     bp = inr._merged(theta_one, shared, blk.name)  # pylint: disable=protected-access
     if blk.coord_encoding == "fourier":
-      out[f"{blk.name}/fourier/w"] = bp["fourier"]["w"]
+      out[f"{blk.name}/fourier/w"] = inr.fourier_matrix(bp)
     for lyr in blk.layers:
       p = bp[lyr.name]
       bias = p["bias"]
       if lyr.cond_dim:
         bias = bias + p["w_cond"] @ theta_one["cond"]
-      out[f"{blk.name}/{lyr.name}/w"] = inr._layer_weight(lyr, p)  # pylint: disable=protected-access
+      out[f"{blk.name}/{lyr.name}/w"] = inr.layer_weight(layout, lyr, p)
       out[f"{blk.name}/{lyr.name}/bias"] = bias
-    out[f"{blk.name}/to_rgb/w"] = inr._layer_weight(blk.to_rgb, bp["to_rgb"])  # pylint: disable=protected-access
+    out[f"{blk.name}/to_rgb/w"] = inr.layer_weight(layout, blk.to_rgb, bp["to_rgb"])
     out[f"{blk.name}/to_rgb/bias"] = bp["to_rgb"]["bias"]
   return {k: np.asarray(v, np.float32) for k, v in jax.device_get(out).items()}
 

@@ -101,17 +101,33 @@ def _merged(theta: Dict[str, Any], shared: Dict[str, Any], key: str) -> Dict[str
   return merge(shared.get(key, {}), theta.get(key, {}))
 
 
-def _layer_weight(lyr: layout_lib.LayerSpec, p: Dict[str, jax.Array]) -> jax.Array:
-  if lyr.kind == layout_lib.FMM:
-    return layers.fmm_weight(p["w"], p["a"], p["b"])  # [out, fan_in]
-  return p["w"]
+def layer_weight(layout: layout_lib.INRLayout, lyr: layout_lib.LayerSpec,
+                 p: Dict[str, jax.Array]) -> jax.Array:
+  """One sample's weight ``[out, fan_in]`` of layer ``lyr`` from its tensors ``p``."""
+  if lyr.kind != layout_lib.FMM:
+    return p["w"]
+  if layout.fmm_modulation == "linear":
+    w = layers.fmm_linear_weight(p["w"], p["a"], p["b"])  # [out, fan_in]
+  else:
+    w = layers.fmm_weight(p["w"], p["a"], p["b"])  # [out, fan_in]
+  # Demodulate hidden layers only: to-RGB rows are summed over blocks before the tanh and
+  # keep their small initial scale (as StyleGAN2's toRGB is modulated, not demodulated).
+  if layout.fmm_demodulate and lyr.activation:
+    w = layers.demodulate(w, layout.he_gain)
+  return w
+
+
+def fourier_matrix(params: Dict[str, Any]) -> jax.Array:
+  """A block's frequency matrix ``[n, 2]``: ``w``, plus the per-sample offset ``dw`` if any."""
+  f = params["fourier"]
+  return f["w"] + f["dw"] if "dw" in f else f["w"]
 
 
 def coordinate_features(blk: layout_lib.BlockSpec, params: Dict[str, Any],
                         points: jax.Array) -> jax.Array:
   """A block's coordinate features at ``points [N, 2]``: ``[N, coord_dim]``."""
   if blk.coord_encoding == "fourier":
-    return layers.fourier_features(points, params["fourier"]["w"])
+    return layers.fourier_features(points, fourier_matrix(params))
   return 2.0 * points - 1.0  # raw (x, y), centred so the training square is [-1, 1]^2
 
 
@@ -139,7 +155,7 @@ def evaluate(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared: Dict[s
       rgb = _upsample(rgb, plan.up_index[k - 1], plan.up_weight[k - 1])  # [N_k, C]
     for lyr in blk.layers:
       p = bp[lyr.name]
-      w = _layer_weight(lyr, p)  # [out, fan_in]
+      w = layer_weight(layout, lyr, p)  # [out, fan_in]
       bias = p["bias"]
       if lyr.cond_dim:  # latent code: constant over pixels, so fold it into the bias once
         bias = bias + p["w_cond"] @ theta["cond"]
@@ -148,7 +164,7 @@ def evaluate(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared: Dict[s
       else:
         pre = layers.split_dense(h, e, w, bias)  # [N_k, out] = [h, e] W^T + bias
       h = layers.leaky_relu(pre, layout.lrelu_slope)
-    out = layers.dense(h, _layer_weight(blk.to_rgb, bp["to_rgb"]), bp["to_rgb"]["bias"])  # [N_k, C]
+    out = layers.dense(h, layer_weight(layout, blk.to_rgb, bp["to_rgb"]), bp["to_rgb"]["bias"])  # [N_k, C]
     rgb = out if rgb is None else rgb + out
   image = jnp.tanh(rgb)
   return (image, h) if return_hidden else image

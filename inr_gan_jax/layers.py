@@ -37,6 +37,25 @@ def fmm_weight(w_shared: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
   return w_shared * (2.0 * jax.nn.sigmoid(a @ b))  # [out, in]
 
 
+def fmm_linear_weight(w_shared: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
+  """Linear modulation ``W = W_s * (1 + A @ B)`` (the authors' later code): ``[out, in]``.
+
+  ``A @ B`` is already scaled by the layout (its std at initialisation is
+  ``fmm_logit_std``), so no ``1 / sqrt(r)`` appears here.
+  """
+  return w_shared * (1.0 + a @ b)  # [out, in]
+
+
+def demodulate(w: jax.Array, gain: float, eps: float = 1e-8) -> jax.Array:
+  """Rows of ``w [out, in]`` rescaled to norm ``gain``: ``w_i * gain / |w_i|``.
+
+  StyleGAN2's demodulation: for inputs of unit second moment every output then
+  has second moment ``gain^2`` whatever the sample's modulation, so activations
+  cannot grow or vanish per sample.
+  """
+  return w * (gain * jax.lax.rsqrt(jnp.sum(w * w, axis=-1, keepdims=True) + eps))
+
+
 def dense(x: jax.Array, w: jax.Array, bias: jax.Array) -> jax.Array:
   """``x [N, in] -> x W^T + bias``: ``[N, out]``.
 

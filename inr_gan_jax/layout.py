@@ -39,16 +39,26 @@ from inr_gan_jax import coords
 FMM = "fmm"            # W = W_s * 2 sigmoid(A @ B); W_s shared, A, B, bias predicted
 PREDICTED = "predicted"  # W and bias predicted whole
 SHARED = "shared"      # W and bias shared by all samples
+OFFSET = "offset"      # Fourier frequencies only: shared matrix + small predicted offset
 
 # The connector's raw outputs are ~unit variance at initialisation (see
 # hypernetwork.py); these constants turn them into INR parameters with sane
 # statistics, in the spirit of StyleGAN's equalized learning rate.
-FMM_LOGIT_STD = 1.0    # std of A @ B at init: modulation 2*sigmoid in ~[0.54, 1.46]
-BIAS_STD = 0.2         # per-sample bias spread, relative to unit pre-activations
 RGB_STD = 0.5          # target std of the summed pre-tanh RGB (tanh stays unsaturated)
-# E[(2 sigmoid(x))^2] for x ~ N(0, FMM_LOGIT_STD^2): W_s is scaled down by its
-# square root so that the modulated weight keeps He variance.
-FMM_MOD_SECOND_MOMENT = 1.1726
+FMM_MODULATIONS = ("sigmoid", "linear")
+
+
+def modulation_second_moment(kind: str, logit_std: float) -> float:
+  """``E[m(x)^2]`` for ``x ~ N(0, logit_std^2)``: ``m = 2 sigmoid`` or ``1 + x``.
+
+  ``W_s`` is scaled down by its square root so that the modulated weight keeps
+  He variance at initialisation (1.1726 for the paper's sigmoid at std 1).
+  """
+  if kind == "linear":
+    return 1.0 + logit_std ** 2
+  nodes, weights = np.polynomial.hermite_e.hermegauss(64)  # probabilists' Hermite: N(0, 1)
+  mod = 2.0 / (1.0 + np.exp(-logit_std * nodes))
+  return float(np.sum(weights * mod ** 2) / np.sum(weights))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +90,7 @@ class BlockSpec:
   resolution: int        # grid side when the generator outputs `INRLayout.resolution`
   coord_encoding: str    # "fourier" | "raw"
   num_fourier: int       # frequencies n; features are [sin(Wp), cos(Wp)] -> 2n
-  fourier_kind: str      # PREDICTED | SHARED
+  fourier_kind: str      # PREDICTED | SHARED | OFFSET
   layers: Tuple[LayerSpec, ...]
   to_rgb: LayerSpec
 
@@ -103,6 +113,16 @@ class INRLayout:
   lrelu_slope: float
   upsample: str          # "nearest" | "bilinear"
   cond_dim: int = 0      # latent-conditioned baseline: size of the predicted code
+  fmm_modulation: str = "sigmoid"  # "sigmoid": W_s 2 sigmoid(AB) | "linear": W_s (1 + AB)
+  fmm_demodulate: bool = False     # hidden FMM rows rescaled to the He norm per sample
+  fmm_logit_std: float = 1.0       # std of A @ B at initialisation
+  bias_std: float = 0.2            # per-sample bias spread, relative to unit pre-activations
+  fourier_offset_std: float = 0.1  # fourier_kind "offset": per-sample spread / shared spread
+
+  @property
+  def he_gain(self) -> float:
+    """Leaky-ReLU gain: a weight row of this norm keeps unit second moment through a layer."""
+    return math.sqrt(2.0 / (1.0 + self.lrelu_slope ** 2))
 
   # ---- pytree shapes -------------------------------------------------------
   def _tensors(self) -> Iterator[Tuple[Tuple[str, ...], Tuple[int, ...], str, float]]:
@@ -111,22 +131,28 @@ class INRLayout:
     ``scale`` multiplies a unit-variance value: the connector's raw output for
     predicted tensors, a standard normal draw for shared ones (0 = zero init).
     """
-    he = math.sqrt(2.0 / (1.0 + self.lrelu_slope ** 2))  # leaky-ReLU gain
+    he = self.he_gain
+    mod_rms = math.sqrt(modulation_second_moment(self.fmm_modulation, self.fmm_logit_std))
     if self.cond_dim:
       yield ("cond",), (self.cond_dim,), PREDICTED, 1.0
     for blk in self.blocks:
-      if blk.coord_encoding == "fourier":
+      if blk.coord_encoding == "fourier" and blk.fourier_kind == OFFSET:
+        # Shared frequencies plus a small per-sample offset (fourier_offset_std of them).
+        yield (blk.name, "fourier", "w"), (blk.num_fourier, 2), SHARED, self.fourier_scale
+        yield ((blk.name, "fourier", "dw"), (blk.num_fourier, 2), PREDICTED,
+               self.fourier_scale * self.fourier_offset_std)
+      elif blk.coord_encoding == "fourier":
         yield (blk.name, "fourier", "w"), (blk.num_fourier, 2), blk.fourier_kind, self.fourier_scale
       for lyr in blk.layers + (blk.to_rgb,):
         p = (blk.name, lyr.name)
         if lyr.activation:
-          gain, bias_std = he, BIAS_STD
+          gain, bias_std = he, self.bias_std
         else:  # to-RGB: several blocks are summed before the tanh
           gain, bias_std = RGB_STD / math.sqrt(len(self.blocks)), 0.0
         w_std = gain / math.sqrt(lyr.fan_in + lyr.cond_dim)
         if lyr.kind == FMM:
-          yield p + ("w",), (lyr.out_dim, lyr.fan_in), SHARED, w_std / math.sqrt(FMM_MOD_SECOND_MOMENT)
-          ab_std = (FMM_LOGIT_STD ** 2 / lyr.rank) ** 0.25  # std(A @ B) = FMM_LOGIT_STD
+          yield p + ("w",), (lyr.out_dim, lyr.fan_in), SHARED, w_std / mod_rms
+          ab_std = (self.fmm_logit_std ** 2 / lyr.rank) ** 0.25  # std(A @ B) = fmm_logit_std
           yield p + ("a",), (lyr.out_dim, lyr.rank), PREDICTED, ab_std
           yield p + ("b",), (lyr.rank, lyr.fan_in), PREDICTED, ab_std
           yield p + ("bias",), (lyr.out_dim,), PREDICTED, bias_std
@@ -245,11 +271,16 @@ def layout_from_config(model) -> INRLayout:
                      f"model.resolution={model.resolution}")
   if model.get("hyper_mapping", "relu") not in ("relu", "linear"):
     raise ValueError(f"model.hyper_mapping must be 'relu' or 'linear', got {model.hyper_mapping!r}")
-  if model.get("fourier_kind", "predicted") not in ("predicted", "shared"):
-    raise ValueError(f"model.fourier_kind must be 'predicted' or 'shared', got "
+  if model.get("fourier_kind", "predicted") not in ("predicted", "shared", "offset"):
+    raise ValueError(f"model.fourier_kind must be 'predicted', 'shared' or 'offset', got "
                      f"{model.fourier_kind!r}")
   if model.get("to_rgb", "predicted") not in _TO_RGB_KINDS:
     raise ValueError(f"model.to_rgb must be one of {sorted(_TO_RGB_KINDS)}, got {model.to_rgb!r}")
+  if model.get("fmm_modulation", "sigmoid") not in FMM_MODULATIONS:
+    raise ValueError(f"model.fmm_modulation must be one of {FMM_MODULATIONS}, got "
+                     f"{model.fmm_modulation!r}")
+  if not float(model.get("fmm_logit_std", 1.0)) > 0:
+    raise ValueError(f"model.fmm_logit_std must be > 0, got {model.fmm_logit_std!r}")
   if model.conditioning not in ("hypernetwork", "latent"):
     raise ValueError(f"model.conditioning must be 'hypernetwork' or 'latent', got {model.conditioning!r}")
   if model.coord_encoding not in ("fourier", "raw"):
@@ -281,15 +312,20 @@ def layout_from_config(model) -> INRLayout:
                        activation=False)
     blocks.append(BlockSpec(
         name=f"block{k}", resolution=r, coord_encoding=model.coord_encoding, num_fourier=n,
-        fourier_kind=SHARED if latent or model.get("fourier_kind", "predicted") == "shared"
-        else PREDICTED, layers=tuple(layers), to_rgb=to_rgb))
+        fourier_kind=SHARED if latent else _FOURIER_KINDS[model.get("fourier_kind", "predicted")],
+        layers=tuple(layers), to_rgb=to_rgb))
     prev = w
   return INRLayout(resolution=int(model.resolution), out_channels=int(model.out_channels),
                    blocks=tuple(blocks), fourier_scale=float(model.fourier_scale),
                    lrelu_slope=float(model.lrelu_slope), upsample=model.upsample,
-                   cond_dim=cond_dim)
+                   cond_dim=cond_dim, fmm_modulation=model.get("fmm_modulation", "sigmoid"),
+                   fmm_demodulate=bool(model.get("fmm_demodulate", False)),
+                   fmm_logit_std=float(model.get("fmm_logit_std", 1.0)),
+                   bias_std=float(model.get("bias_std", 0.2)),
+                   fourier_offset_std=float(model.get("fourier_offset_std", 0.1)))
 
 
+_FOURIER_KINDS = {"predicted": PREDICTED, "shared": SHARED, "offset": OFFSET}
 # config.model.to_rgb -> the kind of every block's to-RGB layer (hypernetwork models).
 _TO_RGB_KINDS = {"predicted": PREDICTED, "fmm": FMM, "shared": SHARED}
 

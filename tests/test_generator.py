@@ -9,6 +9,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from inr_gan_jax import complexity
 from inr_gan_jax import config_lib
 from inr_gan_jax import generator as generator_lib
+from inr_gan_jax import inr as inr_lib
 from inr_gan_jax import layout as layout_lib
 from tests import helpers
 
@@ -60,6 +61,40 @@ class ParameterCountTest(parameterized.TestCase):
       layout_lib.layout_from_config(helpers.tiny_model(block_widths=(4,)))
     with self.assertRaisesRegex(KeyError, "unknown model key"):
       config_lib.model_config(fmm_ranks=3)
+    with self.assertRaisesRegex(ValueError, "fmm_modulation"):
+      layout_lib.layout_from_config(helpers.tiny_model(fmm_modulation="tanh"))
+    with self.assertRaisesRegex(ValueError, "fmm_logit_std"):
+      layout_lib.layout_from_config(helpers.tiny_model(fmm_logit_std=0.0))
+
+  @parameterized.parameters(("sigmoid", 1.0), ("sigmoid", 0.1), ("sigmoid", 3.0),
+                            ("linear", 1.0), ("linear", 0.3))
+  def test_modulation_second_moment_against_monte_carlo(self, kind, std):
+    x = np.random.default_rng(0).normal(scale=std, size=2_000_000)
+    mod = 1 + x if kind == "linear" else 2 / (1 + np.exp(-x))
+    self.assertAlmostEqual(layout_lib.modulation_second_moment(kind, std), np.mean(mod ** 2),
+                           delta=3e-3 * np.mean(mod ** 2))
+
+  @parameterized.parameters(("sigmoid", 1.0, False), ("linear", 0.5, False), ("sigmoid", 1.0, True))
+  def test_modulated_weights_keep_he_variance_at_init(self, kind, std, demod):
+    # W_s is scaled by 1 / rms(modulation) so that, for unit-variance connector outputs, every
+    # sample's FMM weight starts at the He scale: E[W_ij^2] = gain^2 / fan_in (row by row
+    # when demodulated).
+    layout = layout_lib.layout_from_config(helpers.tiny_model(
+        block_widths=(64, 32), fmm_modulation=kind, fmm_logit_std=std, fmm_demodulate=demod))
+    raw = jax.random.normal(jax.random.key(1), (64, layout.connector_size))
+    theta = layout.unflatten(raw)
+    shared = layout.init_shared(jax.random.key(2))
+    lyr = layout.blocks[0].layers[1]
+    p = {**shared["block0"]["layer1"], **theta["block0"]["layer1"]}
+    w = jax.vmap(lambda a, b, bias: inr_lib.layer_weight(
+        layout, lyr, {"w": p["w"], "a": a, "b": b, "bias": bias}))(p["a"], p["b"], p["bias"])
+    w = np.asarray(w)  # [64 samples, out, fan_in]
+    logits = np.einsum("sor,sri->soi", np.asarray(p["a"]), np.asarray(p["b"]))
+    self.assertAlmostEqual(logits.std(), std, delta=0.1 * std)  # std(A @ B) = fmm_logit_std
+    second = float(np.mean(w ** 2)) * lyr.fan_in
+    self.assertAlmostEqual(second, layout.he_gain ** 2, delta=0.1 * layout.he_gain ** 2)
+    if demod:
+      np.testing.assert_allclose(np.linalg.norm(w, axis=-1), layout.he_gain, rtol=1e-5)
 
 
 class GeneratorTest(parameterized.TestCase):

@@ -33,7 +33,8 @@ def np_forward(layout, theta, shared, height, width, window=(0, 0, 1, 1)):
     for key, val in theta.get(blk.name, {}).items():
       node[key] = {**node.get(key, {}), **val}
     if blk.coord_encoding == "fourier":
-      ph = pts @ node["fourier"]["w"].T
+      freqs = node["fourier"]["w"] + node["fourier"].get("dw", 0)  # shared + per-sample offset
+      ph = pts @ freqs.T
       e = np.concatenate([np.sin(ph), np.cos(ph)], -1)
     else:
       e = 2 * pts - 1
@@ -43,16 +44,29 @@ def np_forward(layout, theta, shared, height, width, window=(0, 0, 1, 1)):
       h, rgb = up(h), up(rgb)
     for lyr in blk.layers:
       p = node[lyr.name]
-      w = p["w"] * 2 / (1 + np.exp(-(p["a"] @ p["b"]))) if lyr.kind == "fmm" else p["w"]
+      w = np_layer_weight(layout, lyr, p)
       bias = p["bias"] + (p["w_cond"] @ theta["cond"] if lyr.cond_dim else 0)
       x = e if h is None else np.concatenate([h, e], -1)
       h = np_lrelu(x @ w.T + bias, layout.lrelu_slope)
     q = node["to_rgb"]
-    w_rgb = q["w"] * 2 / (1 + np.exp(-(q["a"] @ q["b"]))) if blk.to_rgb.kind == "fmm" else q["w"]
+    w_rgb = np_layer_weight(layout, blk.to_rgb, q)
     out = h @ w_rgb.T + q["bias"]
     rgb = out if rgb is None else rgb + out
     prev_hw = (bh, bw)
   return np.tanh(rgb).reshape(height, width, -1)
+
+
+def np_layer_weight(layout, lyr, p):
+  """A layer's weight from the definitions: FMM modulation, then (hidden layers) demodulation."""
+  if lyr.kind != "fmm":
+    return p["w"]
+  logits = p["a"] @ p["b"]
+  mod = 1 + logits if layout.fmm_modulation == "linear" else 2 / (1 + np.exp(-logits))
+  w = p["w"] * mod
+  if layout.fmm_demodulate and lyr.activation:
+    gain = np.sqrt(2 / (1 + layout.lrelu_slope ** 2))
+    w = w * gain / np.sqrt((w ** 2).sum(1, keepdims=True))
+  return w
 
 
 def make(model_cfg, batch=3, seed=0):
@@ -76,7 +90,11 @@ class INRTest(parameterized.TestCase):
       ("no_fmm", dict(fmm_rank=0)),
       ("to_rgb_fmm", dict(to_rgb="fmm")),
       ("to_rgb_shared", dict(to_rgb="shared")),
+      ("demodulated", dict(fmm_demodulate=True, to_rgb="fmm")),
+      ("linear_modulation", dict(fmm_modulation="linear", fmm_logit_std=0.3)),
+      ("linear_demodulated", dict(fmm_modulation="linear", fmm_demodulate=True)),
       ("fourier_shared", dict(fourier_kind="shared")),
+      ("fourier_offset", dict(fourier_kind="offset", fourier_offset_std=0.5, bias_std=1.0)),
       ("raw_coords", dict(coord_encoding="raw", fmm_rank=0, block_resolutions=(16,),
                           block_widths=(16,), block_depths=(3,))),
       ("latent_conditioned", dict(conditioning="latent", coord_encoding="raw", fmm_rank=0,

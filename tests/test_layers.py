@@ -38,6 +38,27 @@ class LayersTest(absltest.TestCase):
     np.testing.assert_allclose(np.asarray(jax.jit(layers.fmm_weight)(w_s, a, b)), expected,
                                rtol=1e-5, atol=1e-6)
 
+  def test_linear_fmm_against_numpy(self):
+    w_s = self.rng.normal(size=(6, 9)).astype(np.float32)
+    a = self.rng.normal(size=(6, 4)).astype(np.float32)
+    b = self.rng.normal(size=(4, 9)).astype(np.float32)
+    expected = np.empty((6, 9))
+    for o in range(6):
+      for i in range(9):
+        expected[o, i] = w_s[o, i] * (1.0 + sum(a[o, k] * b[k, i] for k in range(4)))
+    np.testing.assert_allclose(np.asarray(jax.jit(layers.fmm_linear_weight)(w_s, a, b)),
+                               expected, rtol=1e-5, atol=1e-5)
+
+  def test_demodulated_rows_have_the_gain_norm_and_fix_the_output_scale(self):
+    w = self.rng.normal(size=(64, 200)).astype(np.float32) * self.rng.uniform(
+        0.1, 10, size=(64, 1)).astype(np.float32)  # rows of very different scale
+    d = np.asarray(jax.jit(layers.demodulate, static_argnums=1)(w, 1.3))
+    np.testing.assert_allclose(np.linalg.norm(d, axis=1), 1.3, rtol=1e-5)
+    np.testing.assert_allclose(d / w, (d / w)[:, :1] * np.ones_like(w), rtol=1e-5)  # row-wise scale
+    # For white inputs every output's second moment is gain^2, whatever the row's scale.
+    x = self.rng.normal(size=(20000, 200)).astype(np.float32)
+    np.testing.assert_allclose(((x @ d.T) ** 2).mean(0), 1.69, rtol=0.06)
+
   def test_fourier_features_against_numpy(self):
     p = self.rng.uniform(size=(13, 2)).astype(np.float32)
     w = (10 * self.rng.normal(size=(5, 2))).astype(np.float32)

@@ -8,6 +8,7 @@ import numpy as np
 
 from experiments import blockiness
 from experiments import study
+from experiments import variation_channels
 
 
 class StudyTest(unittest.TestCase):
@@ -49,6 +50,42 @@ class BlockinessTest(unittest.TestCase):
                            (2, 16, 16, 3))
     self.assertAlmostEqual(blockiness.block_stats(ramp)["ratio"], 1.0)
     self.assertEqual(blockiness.block_stats(ramp)["colour_dev"], 0.0)
+
+
+class VariationChannelsTest(unittest.TestCase):
+
+  def setUp(self):
+    import jax
+    from inr_gan_jax import generator as generator_lib
+    from tests import helpers
+    self.jax = jax
+    self.g = generator_lib.Generator(helpers.tiny_model())
+    self.params = jax.jit(self.g.init)(jax.random.key(0))
+    self.z = self.g.sample_z(jax.random.key(1), 8)
+
+  def test_one_kind_against_a_direct_render(self):
+    jax, g, params = self.jax, self.g, self.params
+    out = variation_channels.channel_effects(g, params, self.z)
+    theta = g.theta(params, self.z)
+    base = np.asarray(g.render(params, theta))
+    self.assertAlmostEqual(out["image_std"], float(base.std(0).mean()), places=5)
+    f = theta["block0"]["fourier"]["w"]
+    theta["block0"]["fourier"]["w"] = jax.numpy.broadcast_to(f.mean(0), f.shape)
+    images = np.asarray(g.render(params, theta))
+    got = out["kinds"]["block0/fourier/w"]
+    self.assertAlmostEqual(got["change"], float(np.abs(images - base).mean()), places=5)
+    self.assertAlmostEqual(got["remaining_std"], float(images.std(0).mean()), places=5)
+    self.assertIn("block1/hidden/a", out["kinds"])
+    self.assertGreater(got["change"], 0.0)
+
+  def test_a_generator_that_ignores_z_has_no_channel(self):
+    jax, g = self.jax, self.g
+    params = jax.tree_util.tree_map_with_path(   # connector kernel 0: theta = connector bias
+        lambda kp, x: x * 0 if "connector" in str(kp) and "kernel" in str(kp) else x, self.params)
+    out = variation_channels.channel_effects(g, params, self.z)
+    self.assertLess(out["image_std"], 1e-6)
+    for kind, e in out["kinds"].items():
+      self.assertLess(e["change"], 1e-6, kind)
 
 
 if __name__ == "__main__":
