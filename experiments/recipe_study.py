@@ -111,6 +111,11 @@ SETTINGS = {
         "current_foffset_bias1": ("current_foffset + predicted-bias std 1.0",
                                   {**CURRENT, "model.fourier_kind": "offset",
                                    "model.bias_std": 1.0}),
+        # ... so give the FMM factors' and biases' connector rows faster steps (same init).
+        "current_fmm_lr10": ("current, connector lr x10 for FMM factors and biases",
+                             {**CURRENT, "model.fmm_lr_mult": 10.0, "model.bias_lr_mult": 10.0}),
+        "current_fmm_lr3": ("current, connector lr x3 for FMM factors and biases",
+                            {**CURRENT, "model.fmm_lr_mult": 3.0, "model.bias_lr_mult": 3.0}),
         "current_aug": ("current + translation/cutout augmentation, ADA target 0.6",
                         {**CURRENT, "train.augment": "translation,cutout",
                          "train.ada_target": 0.6, "train.ada_kimg": 4.0}),

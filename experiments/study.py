@@ -136,6 +136,24 @@ def table(summary: Dict[str, Dict], descriptions: Dict[str, str]) -> str:
   return "\n".join(lines)
 
 
+def write_block(path: str, name: str, text: str) -> None:
+  """Replaces the generated block ``name`` of a markdown file, keeping everything else.
+
+  The block sits between ``<!-- name:begin -->`` and ``<!-- name:end -->``; a file
+  or block that does not exist yet is created (the block appended).
+  """
+  begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+  block = f"{begin}\n{text.rstrip()}\n{end}"
+  old = open(path).read() if os.path.isfile(path) else ""
+  if begin in old and end in old:
+    head, rest = old.split(begin, 1)
+    new = head + block + rest.split(end, 1)[1]
+  else:
+    new = (old.rstrip() + "\n\n" if old else "") + block + "\n"
+  with open(path, "w") as f:
+    f.write(new)
+
+
 def plot_curves(path: str, results: Dict[str, Dict[str, List[Dict[str, float]]]],
                 keys=(("fid", "log10 FD (feature CNN) against kimg"),
                       ("coverage/class_entropy", "normalised class entropy against kimg"),

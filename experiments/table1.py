@@ -17,7 +17,8 @@ and k-NN coverage, every quarter of the run, 5k samples).
 
 Cost (2-core AMD EPYC with AVX-512): 3-5 min per MNIST run at 16 kimg; 10 runs
 ~40 min. Output: ``runs/table1/<study>_<dataset>/`` and
-``docs/figures/<study>_<dataset>_<kimg>kimg_curves.png`` (the doc: ``docs/recipe_study_mnist.md``).
+``docs/figures/<study>_<dataset>_<kimg>kimg_curves.png``; ``--study=table1`` also rewrites its
+generated table in ``docs/table1.md`` (the prose there is kept).
 """
 import json
 import os
@@ -95,7 +96,14 @@ def main(argv):
   study.plot_curves(f"docs/figures/{name}_{dataset}_{_KIMG.value}kimg_curves.png", results)
   desc = {s: f"{costs[s]['params_m']:.2f}M params, {costs[s]['mmacs']:.1f} MMACs"
           + (f"; paper FID {PAPER_FID[s]}" if name == "table1" else "") for s in results}
-  print(study.table(summary, desc))
+  text = study.table(summary, desc)
+  print(text)
+  if name == "table1":  # the generated part of docs/table1.md; the prose around it is kept
+    figure = f"figures/{name}_{dataset}_{_KIMG.value}kimg_curves.png"
+    study.write_block("docs/table1.md", f"{name}_{dataset}_{_KIMG.value}kimg", (
+        f"{dataset}, {_KIMG.value} kimg per run, seeds {','.join(map(str, seeds))}, "
+        f"{study.cpu_model()}; mean ± half-range over seeds. Paper FID: LSUN bedroom 128.\n\n"
+        f"{text}\n\n![curves]({figure})"))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,9 @@ Model keys (``config.model``)::
   fmm_demodulate      scale each modulated row of a hidden layer to He norm (StyleGAN2's
                       demodulation; the authors' later code), so no sample's activations drift
   fmm_logit_std       std of A B at initialisation (1.0)
+  fmm_lr_mult         learning-rate multiplier of the connector's FMM-factor outputs (1.0;
+                      equalized-lr style: same initial values, steps x mult)
+  bias_lr_mult        the same for its hidden-bias outputs (1.0)
   bias_std            std of the predicted hidden biases at initialisation (0.2): the
                       additive, per-sample path from the latent into every layer
   lrelu_slope         INR activation: leaky ReLU slope
@@ -80,6 +83,8 @@ def model_config(**overrides) -> ml_collections.ConfigDict:
   m.fmm_demodulate = False
   m.fmm_logit_std = 1.0
   m.bias_std = 0.2
+  m.fmm_lr_mult = 1.0
+  m.bias_lr_mult = 1.0
   m.lrelu_slope = 0.2
   m.upsample = "nearest"
   m.fourier_kind = "predicted"

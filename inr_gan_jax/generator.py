@@ -55,8 +55,12 @@ class Generator:
     """Fresh parameters (wrap in ``jax.jit``; eager Flax init is slow)."""
     k_hyper, k_inr = jax.random.split(rng)
     z = jnp.zeros((1, self.latent_dim), jnp.float32)
-    return {"hyper": self.hyper.init(k_hyper, z)["params"],
-            "inr": self.layout.init_shared(k_inr)}
+    hyper = self.hyper.init(k_hyper, z)["params"]
+    mults = self.layout.connector_lr_mults()
+    if mults is not None:  # same initial outputs: theta_from_hidden multiplies them back
+      conn = dict(hyper["connector"], kernel=hyper["connector"]["kernel"] / mults)
+      hyper = {**hyper, "connector": conn}
+    return {"hyper": hyper, "inr": self.layout.init_shared(k_inr)}
 
   def sample_z(self, rng: jax.Array, num: int) -> jax.Array:
     """Latents ``z ~ N(0, I)``: ``[num, latent_dim]``."""
@@ -70,6 +74,9 @@ class Generator:
   def theta_from_hidden(self, params: Params, w: jax.Array) -> Dict[str, Any]:
     """``w [B, width] ->`` predicted INR tensors (pytree, leaves ``[B, ...]``)."""
     raw = self.hyper.apply({"params": params["hyper"]}, w, method=self.hyper.connect)  # [B, P]
+    mults = self.layout.connector_lr_mults()
+    if mults is not None:
+      raw = raw * mults
     return self.layout.unflatten(raw)
 
   def theta(self, params: Params, z: jax.Array) -> Dict[str, Any]:

@@ -118,6 +118,8 @@ class INRLayout:
   fmm_logit_std: float = 1.0       # std of A @ B at initialisation
   bias_std: float = 0.2            # per-sample bias spread, relative to unit pre-activations
   fourier_offset_std: float = 0.1  # fourier_kind "offset": per-sample spread / shared spread
+  fmm_lr_mult: float = 1.0         # learning-rate multiplier of the connector's A, B outputs
+  bias_lr_mult: float = 1.0        # ... and of its hidden-bias outputs
 
   @property
   def he_gain(self) -> float:
@@ -164,6 +166,7 @@ class INRLayout:
           yield p + ("w_cond",), (lyr.out_dim, lyr.cond_dim), SHARED, w_std
 
   def _tree(self, owner: str, leaf) -> Dict[str, Any]:
+    """Nested dict of ``leaf(shape, scale, path)`` over the tensors that ``owner`` holds."""
     tree: Dict[str, Any] = {}
     for path, shape, own, scale in self._tensors():
       if own != owner:
@@ -171,19 +174,38 @@ class INRLayout:
       node = tree
       for key in path[:-1]:
         node = node.setdefault(key, {})
-      node[path[-1]] = leaf(shape, scale)
+      node[path[-1]] = leaf(shape, scale, path)
     return tree
 
   def predicted_shapes(self) -> Dict[str, Any]:
     """Pytree of shapes of one sample's predicted tensors (``theta``)."""
-    return self._tree(PREDICTED, lambda shape, _: shape)
+    return self._tree(PREDICTED, lambda shape, *_: shape)
 
   def shared_shapes(self) -> Dict[str, Any]:
     """Pytree of shapes of the shared INR tensors."""
-    return self._tree(SHARED, lambda shape, _: shape)
+    return self._tree(SHARED, lambda shape, *_: shape)
 
   def predicted_scales(self) -> Dict[str, Any]:
-    return self._tree(PREDICTED, lambda _, scale: scale)
+    return self._tree(PREDICTED, lambda _, scale, __: scale)
+
+  def connector_lr_mults(self) -> Optional[np.ndarray]:
+    """Per-output learning-rate multipliers ``[P]`` of the connector, ``None`` if all are 1.
+
+    Equalized-learning-rate style: the generator multiplies the connector's raw
+    outputs by these and divides its initial kernel columns by them, so the
+    initial distribution is unchanged while Adam's steps (fixed in raw units)
+    move those INR tensors ``mult`` times faster.
+    """
+    if self.fmm_lr_mult == 1.0 and self.bias_lr_mult == 1.0:
+      return None
+    def mult(path: Tuple[str, ...]) -> float:
+      if len(path) == 3 and path[1].startswith("layer"):
+        return {"a": self.fmm_lr_mult, "b": self.fmm_lr_mult, "bias": self.bias_lr_mult}.get(
+            path[2], 1.0)
+      return 1.0
+    tree = self._tree(PREDICTED, lambda shape, _, path: np.full(math.prod(shape), mult(path),
+                                                                np.float32))
+    return np.concatenate(jax.tree.leaves(tree))  # the order unflatten cuts in
 
   @property
   def connector_size(self) -> int:
@@ -279,6 +301,8 @@ def layout_from_config(model) -> INRLayout:
   if model.get("fmm_modulation", "sigmoid") not in FMM_MODULATIONS:
     raise ValueError(f"model.fmm_modulation must be one of {FMM_MODULATIONS}, got "
                      f"{model.fmm_modulation!r}")
+  if not (float(model.get("fmm_lr_mult", 1.0)) > 0 and float(model.get("bias_lr_mult", 1.0)) > 0):
+    raise ValueError("model.fmm_lr_mult and model.bias_lr_mult must be > 0")
   if not float(model.get("fmm_logit_std", 1.0)) > 0:
     raise ValueError(f"model.fmm_logit_std must be > 0, got {model.fmm_logit_std!r}")
   if model.conditioning not in ("hypernetwork", "latent"):
@@ -322,7 +346,9 @@ def layout_from_config(model) -> INRLayout:
                    fmm_demodulate=bool(model.get("fmm_demodulate", False)),
                    fmm_logit_std=float(model.get("fmm_logit_std", 1.0)),
                    bias_std=float(model.get("bias_std", 0.2)),
-                   fourier_offset_std=float(model.get("fourier_offset_std", 0.1)))
+                   fourier_offset_std=float(model.get("fourier_offset_std", 0.1)),
+                   fmm_lr_mult=float(model.get("fmm_lr_mult", 1.0)),
+                   bias_lr_mult=float(model.get("bias_lr_mult", 1.0)))
 
 
 _FOURIER_KINDS = {"predicted": PREDICTED, "shared": SHARED, "offset": OFFSET}

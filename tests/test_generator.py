@@ -110,6 +110,27 @@ class GeneratorTest(parameterized.TestCase):
     self.assertGreater(images.std(axis=0).mean(), 0.1)        # samples differ
     self.assertLess((np.abs(images) > 0.99).mean(), 0.02)     # tanh not saturated
 
+  def test_connector_lr_mults_keep_the_initial_generator_and_speed_up_their_rows(self):
+    # Equalized-lr multipliers: same initial theta (kernel / m, outputs * m); one SGD-like
+    # sign step of the connector kernel moves the multiplied tensors m times as far.
+    base_cfg = helpers.tiny_model()
+    fast_cfg = helpers.tiny_model(fmm_lr_mult=10.0, bias_lr_mult=4.0)
+    g0, g1 = generator_lib.Generator(base_cfg), generator_lib.Generator(fast_cfg)
+    p0, p1 = jax.jit(g0.init)(jax.random.key(0)), jax.jit(g1.init)(jax.random.key(0))
+    z = g0.sample_z(jax.random.key(1), 4)
+    t0, t1 = g0.theta(p0, z), g1.theta(p1, z)
+    helpers.assert_trees_all_close(self, t0, t1, rtol=1e-5, atol=1e-6)
+    step = lambda p: jax.tree_util.tree_map_with_path(
+        lambda kp, x: x + 1e-3 if "connector" in str(kp) and "kernel" in str(kp) else x, p)
+    d0 = jax.tree.map(lambda a, b: np.asarray(a - b), g0.theta(step(p0), z), t0)
+    d1 = jax.tree.map(lambda a, b: np.asarray(a - b), g1.theta(step(p1), z), t1)
+    for blk in ("block0", "block1"):
+      np.testing.assert_allclose(d1[blk]["layer0"]["a"], 10 * d0[blk]["layer0"]["a"], rtol=1e-3, atol=1e-6)
+      np.testing.assert_allclose(d1[blk]["layer1"]["b"], 10 * d0[blk]["layer1"]["b"], rtol=1e-3, atol=1e-6)
+      np.testing.assert_allclose(d1[blk]["layer0"]["bias"], 4 * d0[blk]["layer0"]["bias"], rtol=1e-3, atol=1e-6)
+      np.testing.assert_allclose(d1[blk]["fourier"]["w"], d0[blk]["fourier"]["w"], rtol=1e-3, atol=1e-6)
+    self.assertIsNone(g0.layout.connector_lr_mults())
+
   def test_hidden_and_theta_stages_compose(self):
     g, params = build(helpers.tiny_model())
     z = g.sample_z(jax.random.key(1), 3)

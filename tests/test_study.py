@@ -52,6 +52,23 @@ class BlockinessTest(unittest.TestCase):
     self.assertEqual(blockiness.block_stats(ramp)["colour_dev"], 0.0)
 
 
+class WriteBlockTest(unittest.TestCase):
+
+  def test_replaces_only_its_block_and_creates_missing_ones(self):
+    path = os.path.join(tempfile.mkdtemp(), "doc.md")
+    study.write_block(path, "t", "first")
+    self.assertEqual(open(path).read(), "<!-- t:begin -->\nfirst\n<!-- t:end -->\n")
+    with open(path, "w") as f:
+      f.write("# Title\nprose\n<!-- t:begin -->\nold\n<!-- t:end -->\nmore prose\n")
+    study.write_block(path, "t", "new table")
+    self.assertEqual(open(path).read(),
+                     "# Title\nprose\n<!-- t:begin -->\nnew table\n<!-- t:end -->\nmore prose\n")
+    study.write_block(path, "u", "other")
+    text = open(path).read()
+    self.assertTrue(text.startswith("# Title\nprose\n<!-- t:begin -->\nnew table"))
+    self.assertTrue(text.endswith("more prose\n\n<!-- u:begin -->\nother\n<!-- u:end -->\n"))
+
+
 class VariationChannelsTest(unittest.TestCase):
 
   def setUp(self):
