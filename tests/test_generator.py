@@ -66,7 +66,7 @@ class ParameterCountTest(parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, "fmm_logit_std"):
       layout_lib.layout_from_config(helpers.tiny_model(fmm_logit_std=0.0))
 
-  @parameterized.parameters(("sigmoid", 1.0), ("sigmoid", 0.1), ("sigmoid", 3.0),
+  @parameterized.parameters(("sigmoid", 1.0), ("sigmoid", 0.1), ("sigmoid", 3.0), ("sigmoid", 0.999),
                             ("linear", 1.0), ("linear", 0.3))
   def test_modulation_second_moment_against_monte_carlo(self, kind, std):
     x = np.random.default_rng(0).normal(scale=std, size=2_000_000)
