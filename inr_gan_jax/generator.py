@@ -28,7 +28,8 @@ Params = Dict[str, Any]
 class Generator:
   """Bundles the static pieces derived from ``config.model``.
 
-  Instances hold no arrays; every method is a pure function of its arguments
+  Instances hold no parameters (only static numpy constants derived from the
+  config); every method is a pure function of its arguments
   and can be called under ``jit``/``vmap``/``grad``.
   """
 
@@ -40,6 +41,8 @@ class Generator:
         connector_size=self.layout.connector_size, width=int(model_config.hyper_width),
         num_residual=int(model_config.hyper_num_residual),
         mapping=model_config.get("hyper_mapping", "relu"))
+    # Static per-output multipliers of the connector (None when all are 1), built once.
+    self._connector_mults = self.layout.connector_lr_mults()
 
   @property
   def resolution(self) -> int:
@@ -56,7 +59,7 @@ class Generator:
     k_hyper, k_inr = jax.random.split(rng)
     z = jnp.zeros((1, self.latent_dim), jnp.float32)
     hyper = self.hyper.init(k_hyper, z)["params"]
-    mults = self.layout.connector_lr_mults()
+    mults = self._connector_mults
     if mults is not None:  # same initial outputs: theta_from_hidden multiplies them back
       conn = dict(hyper["connector"], kernel=hyper["connector"]["kernel"] / mults)
       hyper = {**hyper, "connector": conn}
@@ -74,9 +77,8 @@ class Generator:
   def theta_from_hidden(self, params: Params, w: jax.Array) -> Dict[str, Any]:
     """``w [B, width] ->`` predicted INR tensors (pytree, leaves ``[B, ...]``)."""
     raw = self.hyper.apply({"params": params["hyper"]}, w, method=self.hyper.connect)  # [B, P]
-    mults = self.layout.connector_lr_mults()
-    if mults is not None:
-      raw = raw * mults
+    if self._connector_mults is not None:
+      raw = raw * self._connector_mults
     return self.layout.unflatten(raw)
 
   def theta(self, params: Params, z: jax.Array) -> Dict[str, Any]:

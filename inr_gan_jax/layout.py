@@ -297,8 +297,8 @@ def layout_from_config(model) -> INRLayout:
                      f"model.resolution={model.resolution}")
   if model.get("hyper_mapping", "relu") not in ("relu", "linear"):
     raise ValueError(f"model.hyper_mapping must be 'relu' or 'linear', got {model.hyper_mapping!r}")
-  if model.get("fourier_kind", "predicted") not in ("predicted", "shared", "offset"):
-    raise ValueError(f"model.fourier_kind must be 'predicted', 'shared' or 'offset', got "
+  if model.get("fourier_kind", "predicted") not in _FOURIER_KINDS:
+    raise ValueError(f"model.fourier_kind must be one of {sorted(_FOURIER_KINDS)}, got "
                      f"{model.fourier_kind!r}")
   if model.get("to_rgb", "predicted") not in _TO_RGB_KINDS:
     raise ValueError(f"model.to_rgb must be one of {sorted(_TO_RGB_KINDS)}, got {model.to_rgb!r}")
