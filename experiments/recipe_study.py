@@ -116,6 +116,13 @@ SETTINGS = {
                              {**CURRENT, "model.fmm_lr_mult": 10.0, "model.bias_lr_mult": 10.0}),
         "current_fmm_lr3": ("current, connector lr x3 for FMM factors and biases",
                             {**CURRENT, "model.fmm_lr_mult": 3.0, "model.bias_lr_mult": 3.0}),
+        # Beyond the paper: the conv generator's head start is a per-sample spatial map (its
+        # first layer emits 4x4 features from z). A predicted G x G grid read bilinearly at
+        # every point gives the INR the same, still as a function of continuous (x, y).
+        "current_grid4": ("current + per-sample 4x4x16 latent grid in the first block",
+                          {**CURRENT, "model.latent_grid": 4}),
+        "current_grid8": ("current + per-sample 8x8x16 latent grid in the first block",
+                          {**CURRENT, "model.latent_grid": 8}),
         "current_aug": ("current + translation/cutout augmentation, ADA target 0.6",
                         {**CURRENT, "train.augment": "translation,cutout",
                          "train.ada_target": 0.6, "train.ada_kimg": 4.0}),

@@ -25,6 +25,11 @@ Model keys (``config.model``)::
   fmm_lr_mult         learning-rate multiplier of the connector's FMM-factor outputs (1.0;
                       equalized-lr style: same initial values, steps x mult)
   bias_lr_mult        the same for its hidden-bias outputs (1.0)
+  latent_grid         side G of a per-sample predicted G x G grid of features, read by bilinear
+                      interpolation at every point and concatenated to the first block's
+                      coordinate features (0 = off, the paper's INR). Beyond the paper: a spatially
+                      varying per-sample input, still a function of continuous (x, y)
+  latent_grid_channels channels C of that grid (16)
   bias_std            std of the predicted hidden biases at initialisation (0.2): the
                       additive, per-sample path from the latent into every layer
   lrelu_slope         INR activation: leaky ReLU slope
@@ -90,6 +95,8 @@ def model_config(**overrides) -> ml_collections.ConfigDict:
   m.fourier_kind = "predicted"
   m.fourier_offset_std = 0.1
   m.to_rgb = "predicted"
+  m.latent_grid = 0
+  m.latent_grid_channels = 16
   m.generator = "inr"
   m.conv_width = 256
   for key, value in overrides.items():

@@ -34,7 +34,9 @@ COORDINATE_CONVENTION = (
     "Block k is evaluated on its own grid of ceil(H r_k / R) x ceil(W r_k / R) centres over the "
     "same window; a finer block reads the coarser one at the cell containing its centre "
     "(nearest) or by 2x2 linear interpolation of cell centres with edge clamping (bilinear). "
-    "Raw coordinate features are 2p - 1; Fourier features are [sin(p F^T), cos(p F^T)].")
+    "Raw coordinate features are 2p - 1; Fourier features are [sin(p F^T), cos(p F^T)]. A block "
+    "with a latent grid (grid_size G > 0) appends grid/v [G, G, c] read at p by bilinear "
+    "interpolation of cell centres ((j + 0.5)/G, (i + 0.5)/G) with edge clamping.")
 
 
 def layout_meta(layout: layout_lib.INRLayout) -> Dict[str, Any]:
@@ -51,6 +53,8 @@ def layout_meta(layout: layout_lib.INRLayout) -> Dict[str, Any]:
           "resolution": b.resolution,
           "coord_encoding": b.coord_encoding,
           "num_fourier": b.num_fourier,
+          "grid_size": b.grid_size,
+          "grid_channels": b.grid_channels,
           "layers": [{"name": l.name, "in_dim": l.in_dim, "coord_dim": l.coord_dim,
                       "out_dim": l.out_dim} for l in b.layers],
       } for b in layout.blocks],
@@ -70,6 +74,8 @@ def materialize(layout: layout_lib.INRLayout, theta_one: Dict[str, Any],
     bp = inr._merged(theta_one, shared, blk.name)  # pylint: disable=protected-access
     if blk.coord_encoding == "fourier":
       out[f"{blk.name}/fourier/w"] = inr.fourier_matrix(bp)
+    if blk.grid_size:
+      out[f"{blk.name}/grid/v"] = bp["grid"]["v"]
     for lyr in blk.layers:
       p = bp[lyr.name]
       bias = p["bias"]

@@ -127,8 +127,12 @@ def coordinate_features(blk: layout_lib.BlockSpec, params: Dict[str, Any],
                         points: jax.Array) -> jax.Array:
   """A block's coordinate features at ``points [N, 2]``: ``[N, coord_dim]``."""
   if blk.coord_encoding == "fourier":
-    return layers.fourier_features(points, fourier_matrix(params))
-  return 2.0 * points - 1.0  # raw (x, y), centred so the training square is [-1, 1]^2
+    e = layers.fourier_features(points, fourier_matrix(params))  # [N, 2n]
+  else:
+    e = 2.0 * points - 1.0  # raw (x, y), centred so the training square is [-1, 1]^2
+  if blk.grid_size:
+    e = jnp.concatenate([e, layers.grid_features(points, params["grid"]["v"])], -1)  # [N, +c]
+  return e
 
 
 def evaluate(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared: Dict[str, Any],

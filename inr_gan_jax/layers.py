@@ -22,6 +22,33 @@ def fourier_features(p: jax.Array, w: jax.Array) -> jax.Array:
   return jnp.concatenate([jnp.sin(proj), jnp.cos(proj)], axis=-1)  # [N, 2n]
 
 
+def grid_features(p: jax.Array, grid: jax.Array) -> jax.Array:
+  """Bilinear reading of a feature grid that covers the unit square.
+
+  Cell ``(i, j)`` of a ``G x G`` grid is centred at ``((j + 0.5) / G, (i + 0.5) / G)``;
+  between centres the value is interpolated, beyond the outer centres it is held
+  (edge clamping, the convention of the INR's bilinear upsampling). So the
+  features are a continuous function of ``p`` at any resolution or window.
+
+  Args:
+    p: points ``[N, 2]`` (x, y).
+    grid: ``[G, G, C]`` (rows = y).
+
+  Returns:
+    ``[N, C]``.
+  """
+  g = grid.shape[0]
+  def axis(t):  # 2 taps per point along one axis: indices [N, 2], weights [N, 2]
+    u = t * g - 0.5  # in cell-centre units
+    lo = jnp.floor(u)
+    frac = u - lo
+    idx = jnp.clip(jnp.stack([lo, lo + 1], -1), 0, g - 1).astype(jnp.int32)
+    return idx, jnp.stack([1.0 - frac, frac], -1)
+  (ix, wx), (iy, wy) = axis(p[:, 0]), axis(p[:, 1])
+  taps = grid[iy[:, :, None], ix[:, None, :]]  # [N, 2, 2, C]
+  return jnp.einsum("nabc,na,nb->nc", taps, wy, wx)  # [N, C]
+
+
 def fmm_weight(w_shared: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
   """Factorized multiplicative modulation ``W = W_s * 2 sigmoid(A @ B)``.
 

@@ -21,6 +21,7 @@ Tensor names (``theta`` = predicted, per sample; ``shared`` = shared)::
   block{k}/layer{l}/bias    [out]
   block{k}/layer0/w_cond    [out, d]         latent-conditioned baseline only (shared)
   block{k}/to_rgb/w, bias   [C, width], [C]
+  block0/grid/v             [G, G, c]        latent grid (predicted; model.latent_grid only)
   cond                      [d]              latent-conditioned baseline only (predicted)
 
 ``fan_in = in_dim + coord_dim``: every layer sees the previous activations
@@ -97,10 +98,13 @@ class BlockSpec:
   fourier_kind: str      # PREDICTED | SHARED | OFFSET
   layers: Tuple[LayerSpec, ...]
   to_rgb: LayerSpec
+  grid_size: int = 0      # side of the per-sample latent grid read at every point (0 = none)
+  grid_channels: int = 0  # its channels, appended to the coordinate features
 
   @property
   def coord_dim(self) -> int:
-    return 2 * self.num_fourier if self.coord_encoding == "fourier" else 2
+    base = 2 * self.num_fourier if self.coord_encoding == "fourier" else 2
+    return base + (self.grid_channels if self.grid_size else 0)
 
   @property
   def width(self) -> int:
@@ -149,6 +153,8 @@ class INRLayout:
                self.fourier_scale * self.fourier_offset_std)
       elif blk.coord_encoding == "fourier":
         yield (blk.name, "fourier", "w"), (blk.num_fourier, 2), blk.fourier_kind, self.fourier_scale
+      if blk.grid_size:  # unit-variance features, like the sines and cosines beside them
+        yield (blk.name, "grid", "v"), (blk.grid_size, blk.grid_size, blk.grid_channels), PREDICTED, 1.0
       for lyr in blk.layers + (blk.to_rgb,):
         p = (blk.name, lyr.name)
         if lyr.activation:
@@ -270,6 +276,8 @@ class INRLayout:
                 * coords.scaled_size(width, blk.resolution, self.resolution))
       if blk.coord_encoding == "fourier":
         total += pixels * blk.num_fourier * 2
+      if blk.grid_size:  # 4 bilinear taps per channel
+        total += pixels * 4 * blk.grid_channels
       for lyr in blk.layers + (blk.to_rgb,):
         total += pixels * lyr.fan_in * lyr.out_dim
         total += lyr.out_dim * lyr.cond_dim
@@ -315,16 +323,24 @@ def layout_from_config(model) -> INRLayout:
     raise ValueError(f"model.coord_encoding must be 'fourier' or 'raw', got {model.coord_encoding!r}")
   if model.upsample not in ("nearest", "bilinear"):
     raise ValueError(f"model.upsample must be 'nearest' or 'bilinear', got {model.upsample!r}")
+  grid, grid_c = int(model.get("latent_grid", 0)), int(model.get("latent_grid_channels", 16))
+  if grid < 0 or (grid and grid_c < 1):
+    raise ValueError(f"model.latent_grid must be >= 0 and latent_grid_channels >= 1, got "
+                     f"{grid}, {grid_c}")
+  if grid and model.conditioning == "latent":
+    raise ValueError("model.latent_grid needs a hypernetwork: the latent-conditioned baseline "
+                     "predicts no per-sample tensors")
   if min(widths) < 1 or min(depths) < 1 or model.fmm_rank < 0:
     raise ValueError("block widths/depths must be >= 1 and model.fmm_rank >= 0")
   latent = model.conditioning == "latent"
   kind = _layer_kind(model.conditioning, model.fmm_rank)
   cond_dim = int(model.latent_cond_dim) if latent else 0
   n = int(model.num_fourier) if model.coord_encoding == "fourier" else 0
-  coord_dim = 2 * n if n else 2
   blocks = []
   prev = 0
   for k, (r, w, d) in enumerate(zip(res, widths, depths)):
+    grid_k = grid if k == 0 else 0  # the coarsest block reads the grid; finer ones upsample it
+    coord_dim = (2 * n if n else 2) + (grid_c if grid_k else 0)
     layers = []
     for l in range(d):
       in_dim = prev if l == 0 else w
@@ -341,7 +357,7 @@ def layout_from_config(model) -> INRLayout:
     blocks.append(BlockSpec(
         name=f"block{k}", resolution=r, coord_encoding=model.coord_encoding, num_fourier=n,
         fourier_kind=SHARED if latent else _FOURIER_KINDS[model.get("fourier_kind", "predicted")],
-        layers=tuple(layers), to_rgb=to_rgb))
+        layers=tuple(layers), to_rgb=to_rgb, grid_size=grid_k, grid_channels=grid_c if grid_k else 0))
     prev = w
   return INRLayout(resolution=int(model.resolution), out_channels=int(model.out_channels),
                    blocks=tuple(blocks), fourier_scale=float(model.fourier_scale),

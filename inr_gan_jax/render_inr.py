@@ -54,6 +54,15 @@ def _taps(n_fine: int, n_coarse: int, mode: str) -> Tuple[np.ndarray, np.ndarray
   return idx, np.stack([1.0 - frac, frac], -1).astype(np.float32)
 
 
+def _point_taps(t: np.ndarray, n: int) -> Tuple[np.ndarray, np.ndarray]:
+  """2 taps per coordinate ``t`` into ``n`` cells centred at ``(i + 0.5) / n``, edges clamped."""
+  u = t.astype(np.float64) * n - 0.5
+  lo = np.floor(u)
+  frac = u - lo
+  idx = np.clip(np.stack([lo, lo + 1], -1), 0, n - 1).astype(np.int64)
+  return idx, np.stack([1.0 - frac, frac], -1).astype(np.float32)
+
+
 def _upsample(v: np.ndarray, ty, wy, tx, wx) -> np.ndarray:
   """``v [hc, wc, C] -> [h, w, C]`` through separable taps (sum over the 2-D tap products)."""
   out = 0.0
@@ -94,6 +103,12 @@ def render(meta: Dict[str, Any], tensors: Dict[str, np.ndarray], height: int, wi
       e = np.concatenate([np.sin(proj), np.cos(proj)], -1)
     else:
       e = 2.0 * p - 1.0
+    if blk.get("grid_size", 0):  # latent grid: bilinear between cell centres, edges clamped
+      grid = tensors[f"{name}/grid/v"]  # [G, G, c]
+      g = grid.shape[0]
+      ty, wy = _point_taps(p[:, 0, 1], g)
+      tx, wx = _point_taps(p[0, :, 0], g)
+      e = np.concatenate([e, _upsample(grid, ty, wy, tx, wx)], -1)
     if prev is not None:
       ty, wy = _taps(bh, prev[0], lay["upsample"])
       tx, wx = _taps(bw, prev[1], lay["upsample"])

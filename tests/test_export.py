@@ -24,6 +24,7 @@ VARIANTS = {
     "latent_raw": dict(conditioning="latent", coord_encoding="raw", fmm_rank=0),
     "to_rgb_fmm": dict(to_rgb="fmm"),
     "to_rgb_shared": dict(to_rgb="shared"),
+    "latent_grid": dict(latent_grid=3, latent_grid_channels=4),
 }
 
 
@@ -46,7 +47,8 @@ class ExportTest(parameterized.TestCase):
     self.addCleanup(shutil.rmtree, d, ignore_errors=True)
     return d
 
-  @parameterized.parameters("nearest", "bilinear", "latent_raw", "to_rgb_fmm", "to_rgb_shared")
+  @parameterized.parameters("nearest", "bilinear", "latent_raw", "to_rgb_fmm", "to_rgb_shared",
+                            "latent_grid")
   def test_round_trip(self, name):
     g, params, theta = build(name)
     path = os.path.join(self._tmpdir(), "s.npz")

@@ -4,6 +4,7 @@ from absl.testing import parameterized
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy import ndimage
 
 from inr_gan_jax import generator as generator_lib
 from inr_gan_jax import inr
@@ -38,6 +39,8 @@ def np_forward(layout, theta, shared, height, width, window=(0, 0, 1, 1)):
       e = np.concatenate([np.sin(ph), np.cos(ph)], -1)
     else:
       e = 2 * pts - 1
+    if blk.grid_size:
+      e = np.concatenate([e, np_grid(node["grid"]["v"], pts)], -1)
     if k > 0:
       ry, rx = bh // prev_hw[0], bw // prev_hw[1]
       up = lambda v: np.repeat(np.repeat(v.reshape(prev_hw + (-1,)), ry, 0), rx, 1).reshape(bh * bw, -1)
@@ -54,6 +57,14 @@ def np_forward(layout, theta, shared, height, width, window=(0, 0, 1, 1)):
     rgb = out if rgb is None else rgb + out
     prev_hw = (bh, bw)
   return np.tanh(rgb).reshape(height, width, -1)
+
+
+def np_grid(grid, pts):
+  """Latent-grid features by scipy's linear interpolation (cell centres at (i + 0.5) / G, edges held)."""
+  g = grid.shape[0]
+  rows, cols = pts[:, 1] * g - 0.5, pts[:, 0] * g - 0.5
+  return np.stack([ndimage.map_coordinates(grid[..., c], [rows, cols], order=1, mode="nearest")
+                   for c in range(grid.shape[-1])], -1)  # [N, C]
 
 
 def np_layer_weight(layout, lyr, p):
@@ -95,6 +106,9 @@ class INRTest(parameterized.TestCase):
       ("linear_demodulated", dict(fmm_modulation="linear", fmm_demodulate=True)),
       ("fourier_shared", dict(fourier_kind="shared")),
       ("fourier_offset", dict(fourier_kind="offset", fourier_offset_std=0.5, bias_std=1.0)),
+      ("latent_grid", dict(latent_grid=4, latent_grid_channels=5)),
+      ("latent_grid_raw", dict(latent_grid=3, coord_encoding="raw", fmm_rank=0,
+                               block_resolutions=(16,), block_widths=(16,), block_depths=(2,))),
       ("raw_coords", dict(coord_encoding="raw", fmm_rank=0, block_resolutions=(16,),
                           block_widths=(16,), block_depths=(3,))),
       ("latent_conditioned", dict(conditioning="latent", coord_encoding="raw", fmm_rank=0,

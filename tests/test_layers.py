@@ -1,6 +1,7 @@
 """FMM, dense and Fourier layers against numpy re-derivations."""
 from absl.testing import absltest
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from inr_gan_jax import layers
@@ -73,6 +74,24 @@ class LayersTest(absltest.TestCase):
   def test_leaky_relu(self):
     x = np.array([-2.0, -0.5, 0.0, 3.0], np.float32)
     np.testing.assert_allclose(np.asarray(layers.leaky_relu(x, 0.2)), [-0.4, -0.1, 0.0, 3.0])
+
+  def test_grid_features_interpolates_cell_centres_and_holds_edges(self):
+    g = np.random.default_rng(0).normal(size=(3, 4, 2)).astype(np.float32)[:, :3]  # [3, 3, 2]
+    centres = (np.arange(3) + 0.5) / 3
+    # At a cell centre the value is that cell's.
+    pts = np.array([[centres[j], centres[i]] for i in range(3) for j in range(3)], np.float32)
+    np.testing.assert_allclose(np.asarray(layers.grid_features(pts, g)), g.reshape(9, 2), atol=1e-6)
+    # Midway between two centres along x: their mean; beyond the outer centres: held.
+    mid = np.array([[(centres[0] + centres[1]) / 2, centres[2]], [-0.7, centres[1]],
+                    [1.4, 1.9]], np.float32)
+    want = np.stack([(g[2, 0] + g[2, 1]) / 2, g[1, 0], g[2, 2]])
+    np.testing.assert_allclose(np.asarray(layers.grid_features(mid, g)), want, atol=1e-6)
+    # Linear in the grid: the gradient of one read wrt the grid is its tap weights (sum 1).
+    p = jnp.array([[0.4, 0.55]])
+    dg = jax.grad(lambda v: layers.grid_features(p, v)[0, 0])(jnp.asarray(g))
+    self.assertAlmostEqual(float(dg[..., 0].sum()), 1.0, places=6)
+    self.assertEqual(int((np.asarray(dg[..., 0]) > 0).sum()), 4)
+    np.testing.assert_array_equal(np.asarray(dg[..., 1]), 0.0)
 
 
 if __name__ == "__main__":
