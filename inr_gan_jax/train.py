@@ -198,7 +198,10 @@ def _check_resumed_config(meta: Optional[dict], config) -> None:
   """A checkpoint resumed with a different model would restore the wrong shapes."""
   if not meta or "config" not in meta:
     return
-  saved = meta["config"].get("model", {})
+  # A key that a checkpoint predates was trained at that key's default (new switches are
+  # added off), so older runs resume as long as the current value is still the default.
+  defaults = json.loads(config_lib.model_config().to_json_best_effort())
+  saved = {**defaults, **meta["config"].get("model", {})}
   now = json.loads(config.to_json_best_effort())["model"]
   diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
   if diff:

@@ -1,5 +1,6 @@
 """The training loop and binary: resume is exact, bad configs fail early, NaN keeps checkpoints."""
 import math
+import json
 import os
 import subprocess
 import sys
@@ -96,6 +97,15 @@ class TrainLoopTest(absltest.TestCase):
     c.model.fourier_scale = 3.0   # same shapes, different model
     with self.assertRaisesRegex(ValueError, "different model"):
       train.train_and_evaluate(c, workdir)
+
+  def test_resume_check_reads_keys_a_checkpoint_predates_as_defaults(self):
+    c = helpers.tiny_train_config()
+    saved = json.loads(c.to_json_best_effort())
+    del saved["model"]["latent_grid"]  # a checkpoint written before the switch existed
+    train._check_resumed_config({"config": saved}, c)  # default now: same model
+    c.model.latent_grid = 4
+    with self.assertRaisesRegex(ValueError, r"different model \(keys \['latent_grid'\]"):
+      train._check_resumed_config({"config": saved}, c)
 
 
 class BinaryTest(absltest.TestCase):
