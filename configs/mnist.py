@@ -7,7 +7,10 @@ or from TFDS (prepared array_record data):
       --config.data.source=tfds --config.data.data_dir=/path/to/tensorflow_datasets
 
 Digits are resized 28 -> 32 (antialiased) and replicated to RGB.
-Expected cost: ~30 minutes on a 2-core CPU for recognisable digits.
+Expected cost: 12000 steps (192 kimg) in ~33 minutes on a 2-core AMD EPYC with AVX-512
+(~105 img/s; machines without AVX-512 are up to 2x slower). At the end: FD 3.2, class
+entropy 0.987, all ten digits, k-NN coverage 0.73 on the MNIST feature CNN
+(docs/training.md). The first 8000 steps (22 minutes) give FD 11.4 and 9 digits.
 """
 from inr_gan_jax import config_lib
 
@@ -23,7 +26,7 @@ def get_config(arg=None):
   c.discriminator.channel_base = 1024
   c.discriminator.channel_max = 64
   t = c.train
-  t.num_steps = 8000
+  t.num_steps = 12000   # 128 kimg left 6s rare; 192 kimg covers all ten digits
   t.batch_size = 16
   t.r1_interval = 4
   t.lr_hyper = 3e-4
