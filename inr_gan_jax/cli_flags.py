@@ -4,15 +4,26 @@ A tool lists its flags as ``(kind, name, default, help)`` rows and defines them
 at run time, so importing a tool as a library defines nothing, and two tools
 imported together share any flag they both declare.
 """
-from typing import Iterable, Tuple
+import sys
+from typing import Iterable, Optional, Tuple
 
 from absl import flags
 
 FlagRow = Tuple[str, str, object, str]  # kind ("string", "integer", ...), name, default, help
 
 
-def define_missing(rows: Iterable[FlagRow], flag_values=flags.FLAGS) -> None:
-  """Defines each row's flag unless ``flag_values`` already has it (idempotent)."""
+def define_missing(rows: Iterable[FlagRow], flag_values=flags.FLAGS,
+                   module: Optional[str] = None) -> None:
+  """Defines each row's flag unless ``flag_values`` already has it (idempotent).
+
+  Every row's flag, new or shared, becomes a key flag of ``module`` (default:
+  the caller's module), so the tool's ``--help`` lists all of them; absl would
+  otherwise file them under this helper module and print none.
+  """
+  module = module or sys._getframe(1).f_globals["__name__"]  # pylint: disable=protected-access
+  if module == "__main__":  # absl names the main module by its file (help reads sys.argv[0])
+    module = sys.argv[0]
   for kind, name, default, help_ in rows:
     if name not in flag_values:
       getattr(flags, f"DEFINE_{kind}")(name, default, help_, flag_values=flag_values)
+    flag_values.register_key_flag_for_module(module, flag_values[name])

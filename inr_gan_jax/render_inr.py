@@ -140,11 +140,12 @@ def parse_window(text: str) -> Tuple[float, ...]:
 
 
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description="Render an exported INR with numpy.")
+  parser = argparse.ArgumentParser(description="Render an exported INR with numpy.",
+                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
   parser.add_argument("file", help="an .npz written by `python -m inr_gan_jax.sample --export_inr`")
-  parser.add_argument("--resolution", type=int, default=None, help="square output side")
-  parser.add_argument("--height", type=int, default=None)
-  parser.add_argument("--width", type=int, default=None)
+  parser.add_argument("--resolution", type=int, default=None, help="square output side (default: the training resolution)")
+  parser.add_argument("--height", type=int, default=None, help="output height (overrides --resolution)")
+  parser.add_argument("--width", type=int, default=None, help="output width (overrides --resolution)")
   parser.add_argument("--window", default="0,0,1,1", help="x0,y0,x1,y1 (unit square = training)")
   parser.add_argument("--out", default=None, help="PNG path (default: FILE with .png)")
   args = parser.parse_args(argv)

@@ -1,6 +1,12 @@
 """Shared flag tables: idempotent definition, first definition wins, kinds honoured."""
+import os
+import re
+import subprocess
+import sys
+
 from absl import flags
 from absl.testing import absltest
+from absl.testing import parameterized
 
 from inr_gan_jax import cli_flags
 from inr_gan_jax import evaluate
@@ -24,6 +30,39 @@ class DefineMissingTest(absltest.TestCase):
     sample.define_flags(fv)  # again: nothing raises, nothing is redefined
     names = {r[1] for r in sample._FLAGS} | {r[1] for r in evaluate._FLAGS}
     self.assertEqual(set(fv), names)
+
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class HelpTest(parameterized.TestCase):
+  """``python -m inr_gan_jax.<command> --help`` lists the command's own flags with help text."""
+
+  @parameterized.parameters(
+      ("main", ("config", "workdir")),
+      ("sample", ("workdir", "checkpoint", "seeds", "resolution", "window", "truncation", "out",
+                  "export_inr", "batch_size")),
+      ("evaluate", ("workdir", "metrics", "feature_net", "inception_weights", "num_samples",
+                    "batch_size")),
+      ("fit", ("mode", "out", "data", "steps", "checkpoint", "space")),
+      ("render_inr", ("resolution", "window", "out")),
+  )
+  def test_help_names_main_flags(self, command, names):
+    out = subprocess.run([sys.executable, "-m", f"inr_gan_jax.{command}", "--help"], cwd=_ROOT,
+                         capture_output=True, text=True, timeout=120, check=False)
+    # absl's --help exits with status 1, argparse's with 0; neither may fail on the way.
+    self.assertIn(out.returncode, (0, 1), out.stderr[-2000:])
+    self.assertNotIn("Traceback", out.stderr)
+    text = out.stdout
+    for name in names:
+      # absl: "  --name: help"; argparse: "  --name NAME  help" (help possibly on the next line).
+      m = re.search(rf"^  --(\[no\])?{name}\b[^\n]*(\n {{6,}}\S[^\n]*)?", text, re.M)
+      self.assertIsNotNone(m, f"--{name} missing from {command} --help:\n{text}")
+      entry = re.sub(rf"^  --(\[no\])?{name}(:| [A-Z_]+| {{\S+}})?", "", m.group(0)).strip()
+      self.assertTrue(re.search(r"[a-z]{3}", entry), f"--{name} of {command} has no help text")
+    if command in ("sample", "evaluate"):  # absl: the flags filed under the command itself
+      self.assertIn(f"inr_gan_jax/{command}.py:", text)
+
 
 if __name__ == "__main__":
   absltest.main()
