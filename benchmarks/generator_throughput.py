@@ -16,7 +16,7 @@ What is measured, all in one process so that machine noise cancels in the ratio:
 Generator and reference runs are interleaved repeat by repeat, and each
 reference block runs the matmul as many times as fit in one full-resolution
 generator call, so a busy neighbour slows both about equally. Achieved GFLOP/s is ``2 * MACs * batch / median time``
-with the analytic per-image MACs of :mod:`inr_gan_jax.complexity` (the paper's
+with the analytic per-image MACs of :mod:`inr_gan_jax.model.complexity` (the paper's
 convention, which is also what XLA executes: ``tests/test_complexity.py``
 checks the count against XLA's cost analysis); ``roofline_fraction`` is its
 ratio to the reference GFLOP/s. Results and their history: docs/benchmarks.md.
@@ -40,9 +40,9 @@ import jax
 import jax.numpy as jnp
 from ml_collections import config_flags
 
-from inr_gan_jax import complexity
-from inr_gan_jax import generator as generator_lib
-from inr_gan_jax import inr
+from inr_gan_jax.model import complexity
+from inr_gan_jax.model import generator as generator_lib
+from inr_gan_jax.model import inr
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file (uses .model).")
 _BATCH = flags.DEFINE_integer("batch", 4, "Latents per generator call (and reference batch B).")

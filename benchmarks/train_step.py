@@ -3,7 +3,7 @@ r"""Training step throughput: iterations/s, images/s, peak memory, compile time.
   python benchmarks/train_step.py --config=configs/quickstart.py --json
   python benchmarks/train_step.py --config=configs/mnist.py --steps=20
 
-Times the jitted GAN step of ``inr_gan_jax.train_step`` (D step with R1 on the
+Times the jitted GAN step of ``inr_gan_jax.train.step`` (D step with R1 on the
 R1 steps, G step, EMA) on a fixed batch of the config's data, on all local
 devices, as ``train.py`` runs it. Lazy R1 (``train.r1_interval > 1``) is timed
 in its real mix: the steps cycle through the interval. Peak memory is the
@@ -26,8 +26,8 @@ import jax
 from ml_collections import config_flags
 
 from inr_gan_jax import data as data_lib
-from inr_gan_jax import train
-from inr_gan_jax import train_step as train_step_lib
+from inr_gan_jax.train import loop as train
+from inr_gan_jax.train import step as train_step_lib
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.")
 _STEPS = flags.DEFINE_integer("steps", 40, "Timed steps (after warm-up of every compiled variant).")

@@ -38,7 +38,7 @@ def block_stats(images_u8: np.ndarray) -> dict:
 
 def main(argv):
   del argv
-  from inr_gan_jax import restore  # local: keeps --help fast
+  from inr_gan_jax.checkpoints import restore  # local: keeps --help fast
   real = npz.convert_images(np.load(_DATA.value)["images"][:_NUM.value], _RES.value)
   print(json.dumps({"run": "real", **block_stats(real)}))
   for run in _RUNS.value:

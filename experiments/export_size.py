@@ -14,8 +14,8 @@ from absl import flags
 import jax
 import numpy as np
 
-from inr_gan_jax import export
-from inr_gan_jax import image_utils
+from inr_gan_jax.render import export
+from inr_gan_jax.utils import image_utils
 from inr_gan_jax import sample
 
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir.")

@@ -15,7 +15,7 @@ from absl import app
 from absl import flags
 import numpy as np
 
-from inr_gan_jax import image_utils
+from inr_gan_jax.utils import image_utils
 from inr_gan_jax import sample
 
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir.")

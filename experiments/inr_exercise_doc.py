@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from inr_gan_jax import plotting
+from inr_gan_jax.utils import plotting
 
 
 def fmt(x, nd=2):

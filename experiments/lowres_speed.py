@@ -21,8 +21,8 @@ from absl import flags
 import jax
 import numpy as np
 
-from inr_gan_jax import complexity
-from inr_gan_jax import image_utils
+from inr_gan_jax.model import complexity
+from inr_gan_jax.utils import image_utils
 from inr_gan_jax import sample
 
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir.")

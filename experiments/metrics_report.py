@@ -22,7 +22,7 @@ from absl import flags
 import jax
 import numpy as np
 
-from inr_gan_jax import generator as generator_lib
+from inr_gan_jax.model import generator as generator_lib
 from inr_gan_jax.data import npz as npz_data
 from inr_gan_jax.metrics import feature_nets
 from inr_gan_jax.metrics import frechet
@@ -93,7 +93,7 @@ def main(argv):
     print(rows, flush=True)
 
   if _WORKDIR.value:
-    from inr_gan_jax import restore
+    from inr_gan_jax.checkpoints import restore
     loaded = restore.load_generator(_WORKDIR.value)
     g, model_config = loaded.generator, loaded.config.model
     fake, t = feats(generated.sample_batches(g, loaded.params, n, _BATCH.value, 32, seed=1))

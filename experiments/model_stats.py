@@ -11,7 +11,7 @@ from absl import app
 from absl import flags
 from ml_collections import config_flags
 
-from inr_gan_jax import complexity
+from inr_gan_jax.model import complexity
 from inr_gan_jax import config_lib
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.")

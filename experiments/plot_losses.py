@@ -2,7 +2,7 @@ r"""Loss curves of a training run as a PNG (no plotting library needed).
 
   python -m experiments.plot_losses --workdir=runs/mnist --out=docs/mnist_losses.png
 
-Reads the run's TensorBoard events (``inr_gan_jax.summary.read_events``) and
+Reads the run's TensorBoard events (``inr_gan_jax.utils.summary.read_events``) and
 draws one panel per tag: D loss, G loss, D(real)/D(fake), R1.
 """
 import collections
@@ -11,8 +11,8 @@ from absl import app
 from absl import flags
 import numpy as np
 
-from inr_gan_jax import plotting
-from inr_gan_jax import summary
+from inr_gan_jax.utils import plotting
+from inr_gan_jax.utils import summary
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir.")
 _OUT = flags.DEFINE_string("out", None, "Output PNG.")

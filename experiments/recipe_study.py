@@ -11,7 +11,7 @@ evaluated every ``--kimg / 4`` on 5k samples of the EMA generator: FD and KID
 on the MNIST feature CNN (``experiments/train_feature_net.py``, trained here if
 missing), the class-histogram entropy of its classifier head and k-NN
 coverage/density (``inr_gan_jax/metrics/coverage.py``). ``dcgan`` is the
-pixel baseline (``inr_gan_jax/conv_generator.py``) trained by the same loop,
+pixel baseline (``inr_gan_jax/model/conv_generator.py``) trained by the same loop,
 discriminator, losses, data, batch and steps under the ``paper`` rates.
 
 Cost (2-core AMD EPYC with AVX-512): ~4-5 min per MNIST run including the four

@@ -19,7 +19,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from inr_gan_jax import plotting
+from inr_gan_jax.utils import plotting
 
 FEATURE_NET = "runs/feature_net/mnist_cnn_2k.msgpack"
 # The scalars a study table reports, in order: key in eval.jsonl -> column title.

@@ -24,7 +24,7 @@ from absl import flags
 import numpy as np
 from PIL import Image
 
-from inr_gan_jax import image_utils
+from inr_gan_jax.utils import image_utils
 from inr_gan_jax import sample
 
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir.")

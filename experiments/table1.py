@@ -27,7 +27,7 @@ from absl import app
 from absl import flags
 
 from experiments import study
-from inr_gan_jax import complexity
+from inr_gan_jax.model import complexity
 from inr_gan_jax import config_lib
 
 BASES = {"mnist": "configs/mnist.py"}

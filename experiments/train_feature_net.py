@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from inr_gan_jax import image_utils
+from inr_gan_jax.utils import image_utils
 from inr_gan_jax.data import npz as npz_data
 from inr_gan_jax.metrics import feature_nets
 

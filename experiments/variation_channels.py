@@ -58,7 +58,7 @@ def channel_effects(generator, params, z: jax.Array) -> Dict[str, Any]:
 
 def main(argv):
   del argv
-  from inr_gan_jax import restore  # local: keeps --help fast
+  from inr_gan_jax.checkpoints import restore  # local: keeps --help fast
   results = {}
   for path in FLAGS.runs:
     loaded = restore.load_generator(path)

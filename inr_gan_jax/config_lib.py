@@ -182,7 +182,7 @@ def dataset_config(arg: Optional[str], *, resolution: int, data_source: str, dat
   t.ema_rampup = 0.05                        # half-life <= rampup * images seen (0 = off)
   t.random_flip = True
   t.lr_mapping_mult = 1.0                    # mapping layers train at lr_hyper * this (StyleGAN: 0.01)
-  # Differentiable augmentation of everything D sees (inr_gan_jax/augment.py): "" = off, or a
+  # Differentiable augmentation of everything D sees (inr_gan_jax/train/augment.py): "" = off, or a
   # comma list of translation, color, cutout. Each op is applied per sample with probability
   # augment_p; ada_target > 0 makes the probability adaptive instead (ADA: start at 0, steer
   # E[sign(D(real))] to the target, moving at most 1 per ada_kimg thousand images).
@@ -226,7 +226,7 @@ def load_config_file(path: str, arg: Optional[str] = None) -> ml_collections.Con
 
 def validate(config: ml_collections.ConfigDict, num_devices: int = 1) -> None:
   """Checks values before any work starts; raises ValueError naming the key."""
-  from inr_gan_jax import layout as layout_lib  # local: avoid import cycles at config load
+  from inr_gan_jax.model import layout as layout_lib  # local: avoid import cycles at config load
   for section in ("model", "data", "discriminator", "train", "checkpoint"):
     if section not in config:
       raise ValueError(f"config has no {section!r} section; start from config_lib.dataset_config")
@@ -252,7 +252,7 @@ def validate(config: ml_collections.ConfigDict, num_devices: int = 1) -> None:
                "ada_target"):
     positive(f"train.{name}", t[name], allow_zero=True)
   positive("train.ada_kimg", t.ada_kimg)
-  from inr_gan_jax import augment as augment_lib  # local: keep config loading light
+  from inr_gan_jax.train import augment as augment_lib  # local: keep config loading light
   try:
     augment_lib.parse_ops(t.augment)
   except ValueError as e:

@@ -22,8 +22,8 @@ from absl import flags
 from absl import logging
 import jax
 
-from inr_gan_jax import checkpointing
-from inr_gan_jax import cli_flags
+from inr_gan_jax.checkpoints import checkpointing
+from inr_gan_jax.utils import cli_flags
 from inr_gan_jax.metrics import evaluator as evaluator_lib
 from inr_gan_jax.metrics import feature_nets
 from inr_gan_jax.metrics import upsampled_fid
@@ -75,7 +75,7 @@ def evaluate(path: str, metrics, *, step: Optional[int] = None, inception_weight
   ``data_config`` overrides the checkpoint's ``config.data`` (e.g. a data
   path on another machine).
   """
-  from inr_gan_jax import restore  # local: keeps `--help` fast
+  from inr_gan_jax.checkpoints import restore  # local: keeps `--help` fast
   specs = evaluator_lib.parse_metrics(metrics, num_samples)
   net = feature_nets.from_flags(inception_weights, feature_net)
   loaded = restore.load_generator(path, step)
@@ -88,7 +88,7 @@ def evaluate(path: str, metrics, *, step: Optional[int] = None, inception_weight
     if truncation_center == "state":
       w_center = loaded.w_avg
     elif truncation_center == "estimate":
-      from inr_gan_jax import truncation
+      from inr_gan_jax.model import truncation
       w_center = truncation.load_or_estimate(path, loaded.generator, loaded.params, loaded.step,
                                              state_w_avg=loaded.w_avg)
     else:

@@ -12,7 +12,7 @@ from absl import logging
 import jax
 from ml_collections import config_flags
 
-from inr_gan_jax import train
+from inr_gan_jax.train import loop as train
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.",
                                           lock_config=True)

@@ -6,7 +6,7 @@ r"""Renders an exported INR (``.npz`` from ``sample --export_inr``) with numpy a
 This file is deliberately self-contained (numpy, plus Pillow to write PNGs): it
 does not import JAX or any other module of the package, so it can be copied
 next to the ``.npz`` files and used anywhere. It re-derives the coordinate
-convention stored in the file's ``meta_json`` (see ``inr_gan_jax/coords.py``).
+convention stored in the file's ``meta_json`` (see ``inr_gan_jax/model/coords.py``).
 """
 import argparse
 import json

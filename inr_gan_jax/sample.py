@@ -25,15 +25,15 @@ from absl import logging
 import jax
 import numpy as np
 
-from inr_gan_jax import cli_flags
-from inr_gan_jax import coords
-from inr_gan_jax import export
-from inr_gan_jax import generator as generator_lib
-from inr_gan_jax import gradients
-from inr_gan_jax import image_utils
-from inr_gan_jax import inr
-from inr_gan_jax import tiling
-from inr_gan_jax import truncation
+from inr_gan_jax.utils import cli_flags
+from inr_gan_jax.model import coords
+from inr_gan_jax.render import export
+from inr_gan_jax.model import generator as generator_lib
+from inr_gan_jax.render import gradients
+from inr_gan_jax.utils import image_utils
+from inr_gan_jax.model import inr
+from inr_gan_jax.render import tiling
+from inr_gan_jax.model import truncation
 
 MAX_GRID_PIXELS = 1 << 26  # the grid PNG is skipped above this many pixels
 
@@ -186,7 +186,7 @@ def load_generator_or_random(checkpoint: Optional[str], config_file: Optional[st
   generator of ``config_file``'s model (``info["trained"]`` says which).
   """
   if checkpoint:
-    from inr_gan_jax import restore  # local: pulls in the training stack
+    from inr_gan_jax.checkpoints import restore  # local: pulls in the training stack
     loaded = restore.load_generator(checkpoint, step)
     return loaded.generator, loaded.params, {"checkpoint": os.path.abspath(checkpoint),
                                              "step": int(loaded.step), "trained": True}
@@ -257,7 +257,7 @@ def checkpoint_path() -> str:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  from inr_gan_jax import restore  # local: pulls in the training stack only for the CLI
+  from inr_gan_jax.checkpoints import restore  # local: pulls in the training stack only for the CLI
   try:
     path = checkpoint_path()
     # Validate the request before the (slow) restore, with a placeholder size.

@@ -15,7 +15,7 @@ def main(port: str, process_id: int, num_processes: int, out: str) -> None:
                              num_processes=num_processes, process_id=process_id)
   import numpy as np  # pylint: disable=g-import-not-at-top
   from tests import helpers  # pylint: disable=g-import-not-at-top
-  from inr_gan_jax import train  # pylint: disable=g-import-not-at-top
+  from inr_gan_jax.train import loop as train  # pylint: disable=g-import-not-at-top
 
   assert jax.device_count() == 4 * num_processes, jax.devices()
   config = helpers.tiny_train_config()
@@ -31,7 +31,7 @@ def run_steps(config, mesh, num_steps):
   """Builds the state and runs ``num_steps`` train steps on process-local data slices."""
   import jax  # pylint: disable=g-import-not-at-top
   from inr_gan_jax import data as data_lib  # pylint: disable=g-import-not-at-top
-  from inr_gan_jax import train_step as train_step_lib  # pylint: disable=g-import-not-at-top
+  from inr_gan_jax.train import step as train_step_lib  # pylint: disable=g-import-not-at-top
   trainer = train_step_lib.Trainer(config, mesh)
   state = trainer.create_state(config.seed)
   source = data_lib.build_source(config.data, config.model.resolution)

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl.testing import parameterized
 
-from inr_gan_jax import augment
+from inr_gan_jax.train import augment
 
 
 def np_shift(x, dy, dx):
@@ -99,7 +99,9 @@ class AugmentTest(parameterized.TestCase):
 class TrainStepAugmentTest(unittest.TestCase):
 
   def test_adaptive_p_tracks_the_overfitting_signal(self):
-    from inr_gan_jax import config_lib, train, train_step
+    from inr_gan_jax import config_lib
+    from inr_gan_jax.train import loop as train
+    from inr_gan_jax.train import step as train_step
     from tests import helpers
     c = helpers.tiny_train_config(augment="translation,color,cutout", ada_target=0.6,
                                   ada_kimg=0.1)

@@ -17,8 +17,8 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 import numpy as np
 import optax
 
-from inr_gan_jax import checkpointing
-from inr_gan_jax import preemption
+from inr_gan_jax.checkpoints import checkpointing
+from inr_gan_jax.train import preemption
 
 _REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -217,7 +217,7 @@ class CheckpointingTest(parameterized.TestCase):
         import os, sys
         sys.path.insert(0, {str(_REPO_ROOT)!r})
         import jax.numpy as jnp, numpy as np
-        from inr_gan_jax import checkpointing
+        from inr_gan_jax.checkpoints import checkpointing
         x = {{"x": jnp.asarray(np.arange(4_000_000, dtype=np.float32))}}
         with checkpointing.TrainCheckpointer({str(self.ckpt_dir)!r}) as c:
           c.save(1, x)

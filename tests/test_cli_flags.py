@@ -8,7 +8,7 @@ from absl import flags
 from absl.testing import absltest
 from absl.testing import parameterized
 
-from inr_gan_jax import cli_flags
+from inr_gan_jax.utils import cli_flags
 from inr_gan_jax import evaluate
 from inr_gan_jax import sample
 

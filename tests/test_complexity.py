@@ -4,10 +4,10 @@ from absl.testing import parameterized
 import jax
 import jax.numpy as jnp
 
-from inr_gan_jax import complexity
+from inr_gan_jax.model import complexity
 from inr_gan_jax import config_lib
-from inr_gan_jax import generator as generator_lib
-from inr_gan_jax import inr
+from inr_gan_jax.model import generator as generator_lib
+from inr_gan_jax.model import inr
 
 
 def xla_flops(g, batch, height, width):

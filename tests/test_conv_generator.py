@@ -6,9 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from inr_gan_jax import config_lib
-from inr_gan_jax import conv_generator
-from inr_gan_jax import coords
-from inr_gan_jax import generator as generator_lib
+from inr_gan_jax.model import conv_generator
+from inr_gan_jax.model import coords
+from inr_gan_jax.model import generator as generator_lib
 from tests import helpers
 
 
@@ -60,7 +60,8 @@ class ConvGeneratorTest(unittest.TestCase):
     np.testing.assert_allclose(np.asarray(flat).reshape(img.shape), np.asarray(img), atol=1e-6)
 
   def test_trains_in_the_gan_loop(self):
-    from inr_gan_jax import train, train_step
+    from inr_gan_jax.train import loop as train
+    from inr_gan_jax.train import step as train_step
     c = helpers.tiny_train_config()
     c.model = conv_model()
     config_lib.validate(c)
@@ -85,7 +86,7 @@ class ConvGeneratorTest(unittest.TestCase):
 class MappingLrTest(unittest.TestCase):
 
   def test_mapping_layers_get_the_multiplier(self):
-    from inr_gan_jax import optim
+    from inr_gan_jax.train import optim
     g = generator_lib.Generator(helpers.tiny_model())
     params = jax.jit(g.init)(jax.random.key(0))
     t = helpers.tiny_train_config(lr_mapping_mult=0.1).train

@@ -3,7 +3,7 @@ from absl.testing import absltest
 from absl.testing import parameterized
 import numpy as np
 
-from inr_gan_jax import coords
+from inr_gan_jax.model import coords
 
 
 class PixelGridTest(parameterized.TestCase):

@@ -93,7 +93,7 @@ class KnnTest(parameterized.TestCase):
 class EvaluatorCoverageTest(unittest.TestCase):
 
   def test_metric_through_evaluator_with_classifier_head(self):
-    from inr_gan_jax import generator as generator_lib
+    from inr_gan_jax.model import generator as generator_lib
     g = generator_lib.Generator(helpers.tiny_model())
     params = jax.jit(g.init)(jax.random.key(0))
     # A 'classifier' whose class is the brightness bin of the mean pixel: an independent,

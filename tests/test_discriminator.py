@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from inr_gan_jax import discriminator as disc
+from inr_gan_jax.train import discriminator as disc
 
 # Tiny widths: ch(res) = min(256 // res, 32) -> 16 px: 16, 8 px: 32, 4 px: 32.
 TINY = dict(channel_base=256, channel_max=32)

@@ -11,8 +11,8 @@ import numpy as np
 import scipy.linalg
 from jax.sharding import Mesh
 
-from inr_gan_jax import generator as generator_lib
-from inr_gan_jax import image_utils
+from inr_gan_jax.model import generator as generator_lib
+from inr_gan_jax.utils import image_utils
 from inr_gan_jax.metrics import evaluator as evaluator_lib
 from inr_gan_jax.metrics import feature_nets
 from inr_gan_jax.metrics import generated
@@ -179,9 +179,9 @@ class CheckpointEvaluationTest(absltest.TestCase):
       data_lib.build_source  # noqa: B018
     except (ImportError, AttributeError):
       self.skipTest("inr_gan_jax.data.build_source is not available yet")
-    from inr_gan_jax import checkpointing
+    from inr_gan_jax.checkpoints import checkpointing
     from inr_gan_jax import evaluate
-    from inr_gan_jax import train_step
+    from inr_gan_jax.train import step as train_step
     from inr_gan_jax.metrics import periodic
     config = helpers.tiny_train_config()
     with tempfile.TemporaryDirectory() as workdir:

@@ -12,9 +12,9 @@ import jax
 import numpy as np
 from PIL import Image
 
-from inr_gan_jax import export
-from inr_gan_jax import generator as generator_lib
-from inr_gan_jax import inr
+from inr_gan_jax.render import export
+from inr_gan_jax.model import generator as generator_lib
+from inr_gan_jax.model import inr
 from inr_gan_jax import render_inr
 from tests import helpers
 

@@ -12,9 +12,9 @@ import jax.numpy as jnp
 import numpy as np
 from PIL import Image
 
-from inr_gan_jax import coords
-from inr_gan_jax import generator as generator_lib
-from inr_gan_jax import image_utils
+from inr_gan_jax.model import coords
+from inr_gan_jax.model import generator as generator_lib
+from inr_gan_jax.utils import image_utils
 from inr_gan_jax.fit import __main__ as fit_cli
 from inr_gan_jax.fit import analysis
 from inr_gan_jax.fit import autodecoder

@@ -6,11 +6,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from inr_gan_jax import complexity
+from inr_gan_jax.model import complexity
 from inr_gan_jax import config_lib
-from inr_gan_jax import generator as generator_lib
-from inr_gan_jax import inr as inr_lib
-from inr_gan_jax import layout as layout_lib
+from inr_gan_jax.model import generator as generator_lib
+from inr_gan_jax.model import inr as inr_lib
+from inr_gan_jax.model import layout as layout_lib
 from tests import helpers
 
 

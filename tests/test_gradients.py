@@ -6,9 +6,9 @@ from absl.testing import parameterized
 import jax
 import numpy as np
 
-from inr_gan_jax import export
-from inr_gan_jax import generator as generator_lib
-from inr_gan_jax import gradients
+from inr_gan_jax.render import export
+from inr_gan_jax.model import generator as generator_lib
+from inr_gan_jax.render import gradients
 from tests import helpers
 
 VARIANTS = {

@@ -8,7 +8,7 @@ from absl.testing import parameterized
 import numpy as np
 from PIL import Image
 
-from inr_gan_jax import image_utils
+from inr_gan_jax.utils import image_utils
 
 
 class PngTest(parameterized.TestCase):

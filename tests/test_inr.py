@@ -6,9 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import ndimage
 
-from inr_gan_jax import generator as generator_lib
-from inr_gan_jax import inr
-from inr_gan_jax import layout as layout_lib
+from inr_gan_jax.model import generator as generator_lib
+from inr_gan_jax.model import inr
+from inr_gan_jax.model import layout as layout_lib
 from tests import helpers
 
 

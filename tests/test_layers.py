@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from inr_gan_jax import layers
+from inr_gan_jax.model import layers
 
 
 def np_sigmoid(x):

@@ -5,8 +5,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from inr_gan_jax import discriminator as disc
-from inr_gan_jax import losses
+from inr_gan_jax.train import discriminator as disc
+from inr_gan_jax.train import losses
 
 SHAPE = (4, 5, 5, 3)  # [B, H, W, C]
 

@@ -9,7 +9,7 @@ from absl.testing import absltest
 import jax
 import numpy as np
 
-from inr_gan_jax import train
+from inr_gan_jax.train import loop as train
 from tests import helpers
 from tests import multihost_worker
 

@@ -6,7 +6,7 @@ from absl.testing import absltest
 import numpy as np
 from PIL import Image
 
-from inr_gan_jax import plotting
+from inr_gan_jax.utils import plotting
 
 
 def colour_pixels(img: Image.Image, colour) -> np.ndarray:

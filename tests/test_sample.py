@@ -14,11 +14,11 @@ from jax.sharding import Mesh
 import numpy as np
 from PIL import Image
 
-from inr_gan_jax import checkpointing
-from inr_gan_jax import generator as generator_lib
+from inr_gan_jax.checkpoints import checkpointing
+from inr_gan_jax.model import generator as generator_lib
 from inr_gan_jax import render_inr
 from inr_gan_jax import sample
-from inr_gan_jax import train_step
+from inr_gan_jax.train import step as train_step
 from tests import helpers
 
 

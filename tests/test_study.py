@@ -73,7 +73,7 @@ class VariationChannelsTest(unittest.TestCase):
 
   def setUp(self):
     import jax
-    from inr_gan_jax import generator as generator_lib
+    from inr_gan_jax.model import generator as generator_lib
     from tests import helpers
     self.jax = jax
     self.g = generator_lib.Generator(helpers.tiny_model())

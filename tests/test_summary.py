@@ -12,8 +12,8 @@ from absl.testing import parameterized
 import numpy as np
 from PIL import Image
 
-from inr_gan_jax import summary
-from inr_gan_jax import tfrecord
+from inr_gan_jax.utils import summary
+from inr_gan_jax.utils import tfrecord
 
 
 def _bitwise_crc32c(data: bytes) -> int:

@@ -4,10 +4,10 @@ from absl.testing import parameterized
 import jax
 import numpy as np
 
-from inr_gan_jax import generator as generator_lib
-from inr_gan_jax import image_utils
-from inr_gan_jax import inr
-from inr_gan_jax import tiling
+from inr_gan_jax.model import generator as generator_lib
+from inr_gan_jax.utils import image_utils
+from inr_gan_jax.model import inr
+from inr_gan_jax.render import tiling
 from tests import helpers
 
 WINDOWS = {"unit": (0.0, 0.0, 1.0, 1.0), "zoom_out": (-0.3, -0.2, 1.3, 1.1)}

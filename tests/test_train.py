@@ -10,11 +10,11 @@ from absl.testing import absltest
 import jax
 import numpy as np
 
-from inr_gan_jax import checkpointing
+from inr_gan_jax.checkpoints import checkpointing
 from inr_gan_jax import config_lib
-from inr_gan_jax import restore
-from inr_gan_jax import train
-from inr_gan_jax import train_step as train_step_lib
+from inr_gan_jax.checkpoints import restore
+from inr_gan_jax.train import loop as train
+from inr_gan_jax.train import step as train_step_lib
 from tests import helpers
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

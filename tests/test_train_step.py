@@ -4,8 +4,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh
 
-from inr_gan_jax import optim
-from inr_gan_jax import train_step as train_step_lib
+from inr_gan_jax.train import optim
+from inr_gan_jax.train import step as train_step_lib
 from tests import helpers
 
 

@@ -9,9 +9,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from inr_gan_jax import checkpointing
-from inr_gan_jax import generator as generator_lib
-from inr_gan_jax import truncation
+from inr_gan_jax.checkpoints import checkpointing
+from inr_gan_jax.model import generator as generator_lib
+from inr_gan_jax.model import truncation
 from tests import helpers
 
 

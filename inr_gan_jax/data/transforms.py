@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 # Pixel scaling lives in image_utils; re-exported here as part of the data API.
-from inr_gan_jax.image_utils import to_float, to_float_jnp, to_uint8  # noqa: F401
+from inr_gan_jax.utils.image_utils import to_float, to_float_jnp, to_uint8  # noqa: F401
 
 _SIXTEEN_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")

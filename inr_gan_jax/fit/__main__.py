@@ -83,7 +83,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run_project(a):
-  from inr_gan_jax import restore
+  from inr_gan_jax.checkpoints import restore
   from inr_gan_jax.fit import analysis
   from inr_gan_jax.fit import project as project_lib
   loaded = restore.load_generator(a.checkpoint)

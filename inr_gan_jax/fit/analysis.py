@@ -4,8 +4,8 @@ from typing import Dict, Sequence
 import numpy as np
 from PIL import Image
 
-from inr_gan_jax import coords
-from inr_gan_jax import image_utils
+from inr_gan_jax.model import coords
+from inr_gan_jax.utils import image_utils
 from inr_gan_jax.fit import data as data_lib
 from inr_gan_jax.fit import objectives
 

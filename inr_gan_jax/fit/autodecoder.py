@@ -2,11 +2,11 @@
 
 Each image ``i`` owns a latent ``c_i [latent_dim]`` (the bottleneck, much
 smaller than the INR's parameter count), trained jointly with a generator
-(:class:`~inr_gan_jax.generator.Generator`): ``c_i -> hidden -> connector ->``
+(:class:`~inr_gan_jax.model.generator.Generator`): ``c_i -> hidden -> connector ->``
 FMM factors and Fourier frequencies -> INR. No discriminator: the image set
 itself is the target (an auto-decoder, as in DeepSDF). The INR is single-scale
 (one block at the training resolution), so any point subset is a valid
-:class:`~inr_gan_jax.inr.GridPlan` with no upsampling taps.
+:class:`~inr_gan_jax.model.inr.GridPlan` with no upsampling taps.
 """
 import functools
 from typing import Sequence
@@ -15,9 +15,9 @@ import jax
 import jax.numpy as jnp
 
 from inr_gan_jax import config_lib
-from inr_gan_jax import coords
-from inr_gan_jax import generator as generator_lib
-from inr_gan_jax import inr
+from inr_gan_jax.model import coords
+from inr_gan_jax.model import generator as generator_lib
+from inr_gan_jax.model import inr
 from inr_gan_jax.fit.image_set import coords_grid
 
 

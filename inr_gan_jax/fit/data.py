@@ -5,8 +5,8 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
-from inr_gan_jax import image_utils
-from inr_gan_jax.image_utils import to_float  # noqa: F401  (fit modes use data.to_float)
+from inr_gan_jax.utils import image_utils
+from inr_gan_jax.utils.image_utils import to_float  # noqa: F401  (fit modes use data.to_float)
 
 DEFAULT_64 = "../shared/data/celebahq_200/celebahq200_64x64.npz"
 DEFAULT_256 = "../shared/data/celebahq_200/celebahq200_256x256.npz"

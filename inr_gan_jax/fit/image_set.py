@@ -16,7 +16,7 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from inr_gan_jax import coords
+from inr_gan_jax.model import coords
 from inr_gan_jax.fit import models
 
 

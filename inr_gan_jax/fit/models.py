@@ -19,8 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from inr_gan_jax import layers
-from inr_gan_jax import layout
+from inr_gan_jax.model import layers
+from inr_gan_jax.model import layout
 
 KINDS = ("ffn", "siren")
 

@@ -10,7 +10,7 @@ from typing import Any, Dict
 import jax
 import numpy as np
 
-from inr_gan_jax import plotting
+from inr_gan_jax.utils import plotting
 from inr_gan_jax.fit import analysis
 from inr_gan_jax.fit import autodecoder as autodecoder_lib
 from inr_gan_jax.fit import data as data_lib

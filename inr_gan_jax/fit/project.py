@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from inr_gan_jax import inr
+from inr_gan_jax.model import inr
 
 SPACES = ("z", "w")
 
@@ -49,7 +49,7 @@ def project(generator, params, target, *, space: str = "w", num_steps: int = 300
   """Finds a latent whose render matches ``target``.
 
   Args:
-    generator: a :class:`~inr_gan_jax.generator.Generator`.
+    generator: a :class:`~inr_gan_jax.model.generator.Generator`.
     params: its (EMA) params.
     target: ``[H, W, C]`` in ``[-1, 1]`` (H, W divisible by every scale).
     space: "z" or "w".

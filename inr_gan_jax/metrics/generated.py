@@ -13,9 +13,9 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from inr_gan_jax import coords
-from inr_gan_jax import generator as generator_lib
-from inr_gan_jax import truncation
+from inr_gan_jax.model import coords
+from inr_gan_jax.model import generator as generator_lib
+from inr_gan_jax.model import truncation
 
 
 def to_uint8(images: jax.Array) -> jax.Array:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, Optional
 
 import ml_collections
 
-from inr_gan_jax import generator as generator_lib
+from inr_gan_jax.model import generator as generator_lib
 
 DEFAULTS = {"every_steps": 0, "metrics": "fid5k", "num_samples": 0, "inception_weights": "",
             "feature_net": "", "batch_size": 64, "truncation_psi": 1.0, "cache_dir": ""}

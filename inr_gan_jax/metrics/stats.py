@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from inr_gan_jax import image_utils
+from inr_gan_jax.utils import image_utils
 
 
 class FeatureStats:

@@ -1,7 +1,7 @@
 """INR building blocks as pure functions of one sample's parameters.
 
 Every function here acts on a single sample's points ``x [N, in]``; batching
-over samples is done once, by ``jax.vmap`` in :mod:`inr_gan_jax.inr`.
+over samples is done once, by ``jax.vmap`` in :mod:`inr_gan_jax.model.inr`.
 Weights are ``[out, in]`` as in the paper (``y = x W^T + b``).
 """
 import jax

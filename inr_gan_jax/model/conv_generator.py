@@ -3,7 +3,7 @@
 The recipe study (issue 10, ``experiments/recipe_study.py``) asks how an INR
 generator compares with a convolutional one trained by the *same* loop,
 discriminator, losses, data, batch and step count. This generator plugs into
-that loop through the :class:`~inr_gan_jax.generator.Generator` interface
+that loop through the :class:`~inr_gan_jax.model.generator.Generator` interface
 (``init / sample_z / hidden / theta_from_hidden / render / make_plan /
 render_plan / generate``) and is selected by ``config.model.generator = "conv"``::
 
@@ -28,7 +28,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from inr_gan_jax import coords
+from inr_gan_jax.model import coords
 
 _he = nn.initializers.variance_scaling(2.0, "fan_in", "normal")
 

@@ -16,13 +16,13 @@ import jax
 import numpy as np
 from jax.sharding import Mesh
 
-from inr_gan_jax import checkpointing
+from inr_gan_jax.checkpoints import checkpointing
 from inr_gan_jax import config_lib
 from inr_gan_jax import data as data_lib
-from inr_gan_jax import image_utils
-from inr_gan_jax import preemption
-from inr_gan_jax import summary
-from inr_gan_jax import train_step as train_step_lib
+from inr_gan_jax.utils import image_utils
+from inr_gan_jax.train import preemption
+from inr_gan_jax.utils import summary
+from inr_gan_jax.train import step as train_step_lib
 
 
 class NonFiniteError(FloatingPointError):

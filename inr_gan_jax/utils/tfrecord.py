@@ -7,7 +7,7 @@ TFRecord framing, per record::
 
 The protobuf helpers cover just what TensorBoard event files need: varints,
 fixed 32/64-bit fields and length-delimited fields, encoded and parsed into
-``{field number: [raw values]}``. :mod:`inr_gan_jax.summary` builds its
+``{field number: [raw values]}``. :mod:`inr_gan_jax.utils.summary` builds its
 messages from them.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Analytic parameter and MAC counts of a generator config (the paper's Table 1)."""
 from typing import Dict, Sequence
 
-from inr_gan_jax import layout as layout_lib
+from inr_gan_jax.model import layout as layout_lib
 
 
 def hypernetwork_params(model, connector_size: int) -> Dict[str, int]:

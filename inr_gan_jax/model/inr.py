@@ -25,9 +25,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from inr_gan_jax import coords
-from inr_gan_jax import layers
-from inr_gan_jax import layout as layout_lib
+from inr_gan_jax.model import coords
+from inr_gan_jax.model import layers
+from inr_gan_jax.model import layout as layout_lib
 
 
 class GridPlan(NamedTuple):
@@ -35,7 +35,7 @@ class GridPlan(NamedTuple):
 
   Attributes:
     points: per block, ``[N_k, 2]`` points (x, y) in the coordinate convention
-      of :mod:`inr_gan_jax.coords`.
+      of :mod:`inr_gan_jax.model.coords`.
     up_index: per block ``k >= 1``, ``[N_k, T]`` int32 indices into block
       ``k - 1``'s points (``T = 1`` nearest, ``T = 4`` bilinear).
     up_weight: per block ``k >= 1``, ``[N_k, T]`` float32 tap weights.

@@ -34,8 +34,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from inr_gan_jax import checkpointing
-from inr_gan_jax import generator as generator_lib
+from inr_gan_jax.checkpoints import checkpointing
+from inr_gan_jax.model import generator as generator_lib
 
 DEFAULT_NUM_LATENTS = 10_000
 DEFAULT_SEED = 0x7A0C  # latents used for the estimate, distinct from sampling seeds

@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from inr_gan_jax import coords
+from inr_gan_jax.model import coords
 
 FMM = "fmm"            # W = W_s * 2 sigmoid(A @ B); W_s shared, A, B, bias predicted
 PREDICTED = "predicted"  # W and bias predicted whole

@@ -23,8 +23,8 @@ from typing import Any, Dict, Optional
 import jax
 import numpy as np
 
-from inr_gan_jax import inr
-from inr_gan_jax import layout as layout_lib
+from inr_gan_jax.model import inr
+from inr_gan_jax.model import layout as layout_lib
 
 FORMAT = "inr_gan_jax.inr/v1"
 COORDINATE_CONVENTION = (

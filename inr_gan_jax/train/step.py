@@ -22,12 +22,12 @@ import jax.numpy as jnp
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from inr_gan_jax import augment as augment_lib
-from inr_gan_jax import discriminator as disc_lib
-from inr_gan_jax import generator as generator_lib
-from inr_gan_jax import image_utils
-from inr_gan_jax import losses
-from inr_gan_jax import optim
+from inr_gan_jax.train import augment as augment_lib
+from inr_gan_jax.train import discriminator as disc_lib
+from inr_gan_jax.model import generator as generator_lib
+from inr_gan_jax.utils import image_utils
+from inr_gan_jax.train import losses
+from inr_gan_jax.train import optim
 
 State = Dict[str, Any]
 W_AVG_BETA = 0.995  # StyleGAN's tracking rate for the mean latent

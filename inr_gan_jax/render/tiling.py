@@ -15,7 +15,7 @@ outer product of two 1-D maps (rows and columns): block ``k`` has
 fine rows move at most one coarse row (coarse grids are never finer), so the
 coarse rows needed by a contiguous run of fine rows are again a contiguous run
 ``[min tap, max tap]``. Walking from the last block down to the first gives,
-for each tile, one rectangle per block: a :class:`~inr_gan_jax.inr.GridPlan`
+for each tile, one rectangle per block: a :class:`~inr_gan_jax.model.inr.GridPlan`
 whose level-``k`` points are that rectangle of the global level-``k`` grid
 (bit-identical coordinates) and whose ``up_index`` points into it.
 
@@ -32,10 +32,10 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import jax
 import numpy as np
 
-from inr_gan_jax import coords
-from inr_gan_jax import image_utils
-from inr_gan_jax import inr
-from inr_gan_jax import layout as layout_lib
+from inr_gan_jax.model import coords
+from inr_gan_jax.utils import image_utils
+from inr_gan_jax.model import inr
+from inr_gan_jax.model import layout as layout_lib
 
 
 @dataclasses.dataclass(frozen=True)

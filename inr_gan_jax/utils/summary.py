@@ -4,7 +4,7 @@ TensorBoard reads `events.out.tfevents.*` files: a sequence of TFRecords, each
 holding one serialized `Event` protobuf. Neither TensorFlow nor the protobuf
 definitions are needed to produce them: this module encodes the few messages it
 uses by hand, with the protobuf wire format and TFRecord framing of
-:mod:`inr_gan_jax.tfrecord`.
+:mod:`inr_gan_jax.utils.tfrecord`.
 
 Messages and field numbers (checked against tensorboard 2.21's compiled protos,
 `tensorboard/compat/proto/{event,summary,tensor,tensor_shape,types}.proto`)::
@@ -40,8 +40,8 @@ from typing import Any, Mapping
 from absl import logging
 import numpy as np
 
-from inr_gan_jax import image_utils
-from inr_gan_jax import tfrecord
+from inr_gan_jax.utils import image_utils
+from inr_gan_jax.utils import tfrecord
 
 PathLike = str | os.PathLike
 

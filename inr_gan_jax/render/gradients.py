@@ -37,9 +37,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from inr_gan_jax import coords
-from inr_gan_jax import inr
-from inr_gan_jax import layout as layout_lib
+from inr_gan_jax.model import coords
+from inr_gan_jax.model import inr
+from inr_gan_jax.model import layout as layout_lib
 
 
 def _axis_step(n_coarse: int, lo: float, hi: float) -> float:
@@ -103,12 +103,12 @@ def image_gradients(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared:
   Args:
     theta: predicted tensors, leaves ``[B, ...]``.
     max_pixels_per_call: if > 0 and smaller than ``H * W``, evaluate in tiles
-      (:mod:`inr_gan_jax.tiling`; same values as one call).
+      (:mod:`inr_gan_jax.render.tiling`; same values as one call).
 
   Returns:
     ``(image, d_dx, d_dy)``, each ``[B, H, W, C]`` float32.
   """
-  from inr_gan_jax import tiling  # local: tiling imports inr only, no cycle, but keep it lazy
+  from inr_gan_jax.render import tiling  # local: tiling imports inr only, no cycle, but keep it lazy
   height, width = coords.check_size(height, width)
   window = coords.check_window(window)
   if len(layout.blocks) > 1:

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from inr_gan_jax import layout
+from inr_gan_jax.model import layout
 
 # Width presets named after the StyleGAN2 paper's configs: channel_base, max.
 CHANNEL_PRESETS = {

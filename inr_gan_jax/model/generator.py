@@ -16,11 +16,11 @@ from typing import Any, Dict, Optional, Sequence
 import jax
 import jax.numpy as jnp
 
-from inr_gan_jax import conv_generator
-from inr_gan_jax import coords
-from inr_gan_jax import hypernetwork
-from inr_gan_jax import inr
-from inr_gan_jax import layout as layout_lib
+from inr_gan_jax.model import conv_generator
+from inr_gan_jax.model import coords
+from inr_gan_jax.model import hypernetwork
+from inr_gan_jax.model import inr
+from inr_gan_jax.model import layout as layout_lib
 
 Params = Dict[str, Any]
 

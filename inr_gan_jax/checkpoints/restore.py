@@ -12,9 +12,9 @@ import ml_collections
 import numpy as np
 from jax.sharding import Mesh
 
-from inr_gan_jax import checkpointing
-from inr_gan_jax import generator as generator_lib
-from inr_gan_jax import train_step as train_step_lib
+from inr_gan_jax.checkpoints import checkpointing
+from inr_gan_jax.model import generator as generator_lib
+from inr_gan_jax.train import step as train_step_lib
 
 
 @dataclasses.dataclass
@@ -28,7 +28,7 @@ class LoadedGenerator:
 
 def config_from_meta(meta: dict) -> ml_collections.ConfigDict:
   if "config" not in meta:
-    raise ValueError("checkpoint metadata has no config; it was not written by inr_gan_jax.train")
+    raise ValueError("checkpoint metadata has no config; it was not written by inr_gan_jax.train.loop")
   return ml_collections.ConfigDict(meta["config"])
 
 

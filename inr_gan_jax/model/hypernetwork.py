@@ -9,7 +9,7 @@ images: dense layers use He-normal weights (ReLU gain) and zero biases, so the
 first hidden layer has unit second moment for ``z ~ N(0, I)``; residual
 branches are summed with a ``1/sqrt(2)`` scale so the second moment stays
 O(1) with depth; the connector is LeCun-normal, so its raw outputs have
-roughly unit variance. :class:`~inr_gan_jax.layout.INRLayout` then scales each
+roughly unit variance. :class:`~inr_gan_jax.model.layout.INRLayout` then scales each
 predicted tensor to its role (He-scaled weights, FMM logits of std 1, small
 biases, Fourier frequencies times ``fourier_scale``).
 """

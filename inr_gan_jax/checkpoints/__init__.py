@@ -1,0 +1,1 @@
+"""Checkpoints, read by training (resume) and by inference (sample, evaluate, fit)."""

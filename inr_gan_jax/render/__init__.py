@@ -1,0 +1,1 @@
+"""Rendering a trained generator: tiled evaluation, spatial gradients, INR export."""

@@ -1,0 +1,1 @@
+"""GAN training: discriminator, losses, optimisers, the jitted step, the loop, preemption, augmentation."""

@@ -1,0 +1,1 @@
+"""Logging (TensorBoard events), plots, image helpers, shared CLI flag tables."""
