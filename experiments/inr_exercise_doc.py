@@ -23,12 +23,12 @@ def set_figures(fig_dir: str, rows: dict) -> None:
   plotting.save_panels(os.path.join(fig_dir, "set_curves.png"), [
       ("train-pixel PSNR (dB) against training seconds", curves("train_psnr")),
       ("held-out-pixel PSNR (dB) against training seconds", curves("heldout_psnr"))],
-      xlabel="", legend_w=180)
+      xlabel="training seconds")
   plotting.save_panels(os.path.join(fig_dir, "per_image_psnr.png"), [
       ("PSNR (dB) per image, sorted", {t: (np.arange(len(r["psnr_per_image"])),
                                            np.sort(r["psnr_per_image"]))
                                        for t, r in rows.items()})],
-      xlabel="image rank", legend_w=180)
+      xlabel="image rank")
 
 
 def collapsed(r, floor: float) -> bool:

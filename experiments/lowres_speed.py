@@ -9,8 +9,9 @@ box-downsampling them to ``s``, from the same latents, after a warm-up call
 (compilation excluded); the median of ``--repeats`` runs is reported, with the
 analytic GMACs per image (hypernetwork + INR). ``--config`` times a randomly
 initialised model (speed does not depend on the weights). Writes
-``lowres_speed.json`` and ``lowres_speed.png`` (direct renders at each size,
-shown at R).
+``lowres_speed.json``, ``lowres_speed.png`` (direct renders at each size,
+shown at R) and ``lowres_cost.png`` (time and GMACs per image against size,
+the curve of Fig. 9).
 """
 import json
 import os
@@ -23,6 +24,7 @@ import numpy as np
 
 from inr_gan_jax.model import complexity
 from inr_gan_jax.utils import image_utils
+from inr_gan_jax.utils import plotting
 from inr_gan_jax import sample
 
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir.")
@@ -78,6 +80,16 @@ def main(argv):
   os.makedirs(_OUT.value, exist_ok=True)
   grid = image_utils.make_grid(np.concatenate(shown), cols=min(4, shown[0].shape[0]))
   image_utils.save_png(os.path.join(_OUT.value, "lowres_speed.png"), grid)
+  sizes = [row["size"] for row in rows]
+  plotting.save_panels(os.path.join(_OUT.value, "lowres_cost.png"), [
+      ("time per image against output size (log scale)",
+       {"direct at the size": (sizes, [row["ms_per_image_direct"] for row in rows]),
+        f"{r} px, then downsampled": (sizes, [row["ms_per_image_full_then_down"] for row in rows])}),
+      ("analytic GMACs per image (hypernetwork + INR, log scale)",
+       {"direct at the size": (sizes, [row["gmacs_direct"] for row in rows]),
+        f"{r} px, then downsampled": (sizes, [row["gmacs_full_then_down"] for row in rows])})],
+      xlabel="output side (px)", ylabels=("ms / image", "GMACs / image"), logy=(True, True),
+      markers=True)
   result = {"source": info, "resolution": r, "batch": _BATCH.value, "repeats": _REPEATS.value,
             "device": str(jax.devices()[0]), "rows": rows}
   with open(os.path.join(_OUT.value, "lowres_speed.json"), "w") as f:

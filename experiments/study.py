@@ -155,7 +155,7 @@ def write_block(path: str, name: str, text: str) -> None:
 
 
 def plot_curves(path: str, results: Dict[str, Dict[str, List[Dict[str, float]]]],
-                keys=(("fid", "log10 FD (feature CNN) against kimg"),
+                keys=(("fid", "FD (feature CNN) against kimg, log scale"),
                       ("coverage/class_entropy", "normalised class entropy against kimg"),
                       ("coverage/knn_coverage", "kNN coverage against kimg"))) -> None:
   """One panel per metric; one line per (setting, seed)."""
@@ -164,11 +164,12 @@ def plot_curves(path: str, results: Dict[str, Dict[str, List[Dict[str, float]]]]
     series = {}
     for setting, by_seed in results.items():
       for seed, curve in by_seed.items():
-        pts = [(r["kimg"], np.log10(r[key]) if key == "fid" else r[key]) for r in curve if key in r]
+        pts = [(r["kimg"], r[key]) for r in curve if key in r]
         if pts:
           series[f"{setting} s{seed}"] = ([p[0] for p in pts], [p[1] for p in pts])
     panels.append((title, series))
-  plotting.save_panels(path, panels, xlabel="kimg", legend_w=220)
+  plotting.save_panels(path, panels, xlabel="kimg", logy=[k == "fid" for k, _ in keys],
+                       markers=True)
 
 
 def base_train(config_file: str) -> Dict[str, object]:

@@ -102,7 +102,21 @@ def evaluate(path: str, metrics, *, step: Optional[int] = None, inception_weight
   out = output or results_path(path, loaded.step)
   if jax.process_index() == 0:
     _write_merged(out, record)
+    for name, value in values.items():
+      if isinstance(value, dict) and "fid" in value:  # UpsampledFID: Fig. 10's bars beside it
+        save_upsampled_fid_bars(os.path.splitext(out)[0] + f"_{name}.png", value)
   return record
+
+
+def save_upsampled_fid_bars(path: str, result: Dict[str, Any]) -> None:
+  """The paper's Fig. 10: FID of the INR's own 2x render vs each upsampling of the 1x samples."""
+  from inr_gan_jax.utils import plotting  # local: matplotlib only when a figure is written
+  methods = list(result["fid"])
+  fig = plotting.bar_figure(methods, {"FID at 2x": [result["fid"][m] for m in methods]},
+                            title=f"UpsampledFID at {result['resolution']} px ({result['num']} "
+                                  f"samples, {result['num_real']} real)", ylabel="FID")
+  plotting.save(path, fig)
+  logging.info("Wrote %s", path)
 
 
 def _write_merged(path: str, record: Dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from inr_gan_jax.metrics import evaluator as evaluator_lib
 from inr_gan_jax.metrics import feature_nets
 from inr_gan_jax.metrics import generated
 from inr_gan_jax.metrics import upsampled_fid
+from inr_gan_jax import evaluate
 from tests import helpers
 
 
@@ -132,6 +133,10 @@ class EvaluatorTest(absltest.TestCase):
     self.assertEqual(set(res["fid"]), set(upsampled_fid.METHODS))
     self.assertTrue(all(np.isfinite(v) and v >= 0 for v in res["fid"].values()))
     self.assertIn("| bicubic |", upsampled_fid.format_table(res))
+    with tempfile.TemporaryDirectory() as d:  # Fig. 10's bars, one per method
+      png = os.path.join(d, "m_upsampled_fid.png")
+      evaluate.save_upsampled_fid_bars(png, res)
+      self.assertGreater(os.path.getsize(png), 1000)
     small = rng.integers(0, 256, (2, 5, 5, 3), dtype=np.uint8)
     np.testing.assert_array_equal(upsampled_fid.upsample(small, "nearest"),
                                   small.repeat(2, axis=1).repeat(2, axis=2))

@@ -1,4 +1,4 @@
-"""PIL line plots: geometry of the drawn lines, NaN handling, legend placement."""
+"""matplotlib figures: drawn data equal the finite input points, axes, scales, legends, bars."""
 import os
 import tempfile
 
@@ -9,45 +9,66 @@ from PIL import Image
 from inr_gan_jax.utils import plotting
 
 
-def colour_pixels(img: Image.Image, colour) -> np.ndarray:
-  """``[K, 2]`` (row, col) of pixels exactly ``colour``."""
-  a = np.asarray(img)
-  return np.argwhere(np.all(a == np.asarray(colour, np.uint8), axis=-1))
+class LineFigureTest(absltest.TestCase):
 
-
-class PlottingTest(absltest.TestCase):
-
-  def test_rising_line_goes_up_and_falling_line_goes_down(self):
-    x = np.arange(10.0)
-    img = plotting.draw_panels([("t", {"up": (x, x), "down": (x, -x)})], width=400, panel_h=200)
-    self.assertEqual(img.size, (400, 200))
-    for colour, rising in ((plotting.COLOURS[0], True), (plotting.COLOURS[1], False)):
-      px = colour_pixels(img, colour)
-      px = px[px[:, 0] > 40]  # drop the legend text above the axes
-      left = px[px[:, 1] < px[:, 1].min() + 5, 0].mean()
-      right = px[px[:, 1] > px[:, 1].max() - 5, 0].mean()
-      # Image rows grow downwards: a rising series ends at a smaller row.
-      self.assertEqual(right < left, rising)
-
-  def test_non_finite_points_are_skipped_and_panels_stack(self):
+  def test_lines_hold_the_finite_points_in_order(self):
     x = np.arange(5.0)
     y = np.array([1.0, np.nan, 2.0, np.inf, 3.0])
-    img = plotting.draw_panels([("a", {"s": (x, y)}), ("b", {"empty": ([], [])})],
-                               width=300, panel_h=150)
-    self.assertEqual(img.size, (300, 300))
-    px = colour_pixels(img, plotting.COLOURS[0])
-    self.assertGreater(len(px[px[:, 0] < 150]), 10)  # the line is in the first panel
+    fig = plotting.line_figure([("a", {"s": (x, y), "t": (x, -x)}), ("b", {"empty": ([], [])})],
+                               xlabel=("seconds", "step"), ylabels=("PSNR (dB)",))
+    a, b = fig.axes[:2]
+    lines = {l.get_label(): l for l in a.get_lines()}
+    np.testing.assert_array_equal(lines["s"].get_xdata(), [0, 2, 4])
+    np.testing.assert_array_equal(lines["s"].get_ydata(), [1, 2, 3])
+    np.testing.assert_array_equal(lines["t"].get_ydata(), -x)
+    self.assertEqual((a.get_xlabel(), b.get_xlabel()), ("seconds", "step"))
+    self.assertEqual((a.get_ylabel(), b.get_ylabel()), ("PSNR (dB)", ""))
+    self.assertEqual(a.get_title(loc="left"), "a")
+    self.assertEqual([t.get_text() for t in a.get_legend().get_texts()], ["s", "t"])
+    self.assertEqual(b.get_lines(), [])  # nothing drawable: an empty panel, no legend
+    self.assertIsNone(b.get_legend())
+    # Colours follow COLOURS in series order.
+    np.testing.assert_allclose(lines["t"].get_color(), np.asarray(plotting.COLOURS[1]) / 255)
+    plotting.to_image(fig)
 
-  def test_save_panels_moves_legend_aside_for_many_series(self):
-    x = np.arange(3.0)
+  def test_log_scale_per_panel_and_ticks_cover_the_data(self):
+    x = np.arange(1.0, 5.0)
+    fig = plotting.line_figure([("fd", {"r": (x, 10.0 ** x)}), ("lin", {"r": (x, x)})],
+                               logy=(True,))
+    self.assertEqual([ax.get_yscale() for ax in fig.axes], ["log", "linear"])
+    lo, hi = fig.axes[1].get_ylim()
+    self.assertLessEqual(lo, 1.0)
+    self.assertGreaterEqual(hi, 4.0)
+    ticks = fig.axes[1].get_yticks()
+    self.assertGreater(len(ticks), 2)
+    plotting.to_image(fig)
+
+  def test_draw_and_save_give_images_of_the_requested_size(self):
+    img = plotting.draw_panels([("t", {"a": ([0, 1], [0, 1])})] * 2, width=400, panel_h=150)
+    self.assertEqual(img.size, (400, 300))
+    self.assertEqual(img.mode, "RGB")
     with tempfile.TemporaryDirectory() as d:
-      path = os.path.join(d, "p.png")
-      for count, aside in ((2, False), (8, True)):
-        plotting.save_panels(path, [("t", {f"s{i}": (x, x + i) for i in range(count)})],
-                             width=500)
-        box = colour_pixels(Image.open(path).convert("RGB"), (120, 120, 120))
-        # The axes box shrinks to leave a legend column of 180 px (margin 20).
-        self.assertEqual(box[:, 1].max(), 500 - 20 - (180 if aside else 0))
+      path = os.path.join(d, "sub", "p.png")
+      plotting.save_panels(path, [("t", {"a": ([0, 1], [1, 0])})], width=500, panel_h=200)
+      self.assertEqual(Image.open(path).size, (500, 200))
+
+
+class BarFigureTest(absltest.TestCase):
+
+  def test_bar_heights_groups_and_legend(self):
+    fig = plotting.bar_figure(["1x", "2x"], {"INR": [3.0, 5.0], "bicubic": [4.0, 9.0]},
+                              title="FID", ylabel="FID")
+    ax = fig.axes[0]
+    heights = [p.get_height() for p in ax.patches]
+    self.assertEqual(heights, [3.0, 5.0, 4.0, 9.0])
+    self.assertEqual([t.get_text() for t in ax.get_xticklabels()], ["1x", "2x"])
+    self.assertEqual([t.get_text() for t in ax.get_legend().get_texts()], ["INR", "bicubic"])
+    # The two bars of a group sit left and right of its tick.
+    xs = [p.get_x() + p.get_width() / 2 for p in ax.patches]
+    self.assertLess(xs[0], 0.0)
+    self.assertGreater(xs[2], 0.0)
+    plotting.to_image(fig)
+
 
 if __name__ == "__main__":
   absltest.main()

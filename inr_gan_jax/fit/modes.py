@@ -104,8 +104,9 @@ def run_single(a) -> Dict[str, Any]:
   curve = lambda key: {k: ([r[key] for r in v["history"]], [r["psnr"] for r in v["history"]])
                        for k, v in results.items()}
   plotting.save_panels(os.path.join(a.out, "psnr_curves.png"),
-                       [("PSNR (dB) against training seconds", curve("seconds")),
-                        ("PSNR (dB) against steps", curve("step"))], xlabel="")
+                       [("PSNR against training time", curve("seconds")),
+                        ("PSNR against steps", curve("step"))],
+                       xlabel=("training seconds", "step"), ylabels=("PSNR (dB)", "PSNR (dB)"))
   write_json(os.path.join(a.out, "results.json"), {"mode": "single", "size": a.size, **results})
   return results
 
@@ -174,7 +175,7 @@ def fit_set(model, images_u8, hi_u8, a, out: str, lr: float) -> Dict[str, Any]:
   plotting.save_panels(os.path.join(out, "psnr_curves.png"), [
       ("PSNR (dB) over training: training pixels vs held-out pixels",
        {"train": (steps, [r["train_psnr"] for r in hist]),
-        "held-out": (steps, [r["heldout_psnr"] for r in hist])})])
+        "held-out": (steps, [r["heldout_psnr"] for r in hist])})], ylabels=("PSNR (dB)",))
   res.update(evaluate_set(model, params, images_u8, hi_u8, train_index, heldout_index, out, a))
   return res
 

@@ -1,78 +1,120 @@
-"""Line plots as PNGs with PIL only (no plotting library is a dependency).
+"""Figures with matplotlib (headless Agg backend): line panels and bar charts.
 
-Used for loss curves (``experiments/plot_losses.py``) and the fitting reports
-(PSNR against steps or seconds). A figure is a column of panels; a panel maps
-series names to ``(x [T], y [T])`` arrays.
+Used for loss curves (``experiments/plot_losses.py``), the fitting reports
+(PSNR against steps or seconds), the study curves, the cost-vs-resolution
+curve (Fig. 9) and the UpsampledFID bars (Fig. 10). A line figure is a column
+of panels; a panel maps series names to ``(x [T], y [T])`` arrays.
+Non-finite points are dropped, so a diverged run or a missing evaluation
+leaves a gap instead of breaking the axes.
 """
 import os
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple, Union
 
-import numpy as np
-from PIL import Image, ImageDraw
+import matplotlib
+matplotlib.use("Agg")  # files only: no display on training machines
+import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
+from matplotlib import ticker  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
 
 Series = Dict[str, Tuple[Sequence[float], Sequence[float]]]
-COLOURS = ((31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14),
+# matplotlib's tab10, as 0-255 RGB (the order series are drawn in).
+COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
            (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
+_DPI = 100
 
 
-def _fmt(v: float) -> str:
-  if float(v).is_integer() and abs(v) < 1e7:
-    return str(int(v))
-  return f"{v:.4g}"
+def _finite(x, y) -> Tuple[np.ndarray, np.ndarray]:
+  x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+  ok = np.isfinite(x) & np.isfinite(y)
+  return x[ok], y[ok]
 
 
-def draw_panels(panels: Sequence[Tuple[str, Series]], xlabel: str = "step", width: int = 900,
-                panel_h: int = 240, legend_w: int = 0) -> Image.Image:
-  """Draws each ``(title, series)`` panel; non-finite points are skipped.
+def line_figure(panels: Sequence[Tuple[str, Series]], xlabel: Union[str, Sequence[str]] = "step",
+                ylabels: Optional[Sequence[str]] = None, width: int = 900, panel_h: int = 260,
+                logy: Sequence[bool] = (), markers: bool = False) -> "plt.Figure":
+  """A column of line panels, one ``(title, series)`` each, with ticks, grid and legend.
 
   Args:
-    legend_w: width in pixels reserved for a legend column on the right (0: a
-      legend row above the axes, fine for up to ~6 short names).
+    xlabel: the x-axis label of every panel, or one per panel.
+    ylabels: per-panel y-axis labels (default: none; the title says what is plotted).
+    logy: per-panel log-scale flags (missing entries: linear).
+    markers: also mark each point (sparse curves such as evaluations every N steps).
   """
-  img = Image.new("RGB", (width, panel_h * max(len(panels), 1)), "white")
-  d = ImageDraw.Draw(img)
-  for p, (title, series) in enumerate(panels):
-    top, left = p * panel_h + 36, 64
-    right, bottom = width - 20 - legend_w, (p + 1) * panel_h - 30
-    clean = {}
-    for name, (x, y) in series.items():
-      x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-      ok = np.isfinite(x) & np.isfinite(y)
-      if ok.any():
-        clean[name] = (x[ok], y[ok])
-    d.text((left, p * panel_h + 4), title, fill="black")
-    if not clean:
-      continue
-    xs = np.concatenate([v[0] for v in clean.values()])
-    ys = np.concatenate([v[1] for v in clean.values()])
-    x0, x1 = float(xs.min()), float(xs.max())
-    y0, y1 = float(ys.min()), float(ys.max())
-    x1, y1 = (x1 if x1 > x0 else x0 + 1), (y1 if y1 > y0 else y0 + 1)
-    d.rectangle([left, top, right, bottom], outline=(120, 120, 120))
-    d.text((4, top), _fmt(y1), fill="black")
-    d.text((4, bottom - 10), _fmt(y0), fill="black")
-    d.text((left, bottom + 6), f"{xlabel} {_fmt(x0)}", fill="black")
-    d.text((right - 110, bottom + 6), f"{xlabel} {_fmt(x1)}", fill="black")
-    for i, (name, (sx, sy)) in enumerate(clean.items()):
-      colour = COLOURS[i % len(COLOURS)]
-      if legend_w:
-        d.text((right + 8, top + 14 * i), name, fill=colour)
-      else:
-        d.text((left + 8 + 140 * i, top - 16), name, fill=colour)
-      px = left + (sx - x0) / (x1 - x0) * (right - left)
-      py = bottom - (sy - y0) / (y1 - y0) * (bottom - top)
-      if len(px) == 1:
-        d.ellipse([px[0] - 2, py[0] - 2, px[0] + 2, py[0] + 2], fill=colour)
-      else:
-        d.line(list(zip(px.tolist(), py.tolist())), fill=colour, width=2)
+  n = max(len(panels), 1)
+  fig, axes = plt.subplots(n, 1, figsize=(width / _DPI, panel_h * n / _DPI), dpi=_DPI,
+                           squeeze=False)
+  for i, (title, series) in enumerate(panels):
+    ax = axes[i, 0]
+    ax.set_title(title, fontsize=9, loc="left")
+    drawn = 0
+    for j, (name, (x, y)) in enumerate(series.items()):
+      x, y = _finite(x, y)
+      if not len(x):
+        continue
+      colour = np.asarray(COLOURS[j % len(COLOURS)]) / 255.0
+      ax.plot(x, y, color=colour, label=name, linewidth=1.5,
+              marker="o" if markers or len(x) == 1 else None, markersize=3)
+      drawn += 1
+    if i < len(logy) and logy[i] and drawn:
+      ax.set_yscale("log")
+      plain = ticker.FuncFormatter(lambda v, _: f"{v:g}")  # 40, not 4 x 10^1
+      ax.yaxis.set_major_formatter(plain)
+      ax.yaxis.set_minor_formatter(plain)
+    ax.grid(True, alpha=0.3)
+    ax.set_xlabel(xlabel if isinstance(xlabel, str) else xlabel[i], fontsize=8)
+    if ylabels and i < len(ylabels):
+      ax.set_ylabel(ylabels[i], fontsize=8)
+    ax.tick_params(labelsize=8)
+    if drawn:
+      ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+  fig.tight_layout()
+  return fig
+
+
+def bar_figure(groups: Sequence[str], bars: Dict[str, Sequence[float]], title: str,
+               ylabel: str, width: int = 700, height: int = 320) -> "plt.Figure":
+  """Grouped bars: one group per entry of ``groups``, one bar per key of ``bars``."""
+  fig, ax = plt.subplots(figsize=(width / _DPI, height / _DPI), dpi=_DPI)
+  k = max(len(bars), 1)
+  step = 0.8 / k
+  xs = np.arange(len(groups), dtype=np.float64)
+  for j, (name, values) in enumerate(bars.items()):
+    colour = np.asarray(COLOURS[j % len(COLOURS)]) / 255.0
+    ax.bar(xs - 0.4 + step * (j + 0.5), np.asarray(values, np.float64), step, label=name,
+           color=colour)
+  ax.set_xticks(xs, list(groups), fontsize=8)
+  ax.set_ylabel(ylabel, fontsize=8)
+  ax.set_title(title, fontsize=9, loc="left")
+  ax.grid(True, axis="y", alpha=0.3)
+  ax.tick_params(labelsize=8)
+  ax.legend(fontsize=7, frameon=False)
+  fig.tight_layout()
+  return fig
+
+
+def to_image(fig: "plt.Figure") -> Image.Image:
+  """Renders and closes ``fig``: an RGB PIL image (for TensorBoard or composition)."""
+  fig.canvas.draw()
+  img = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
+  plt.close(fig)
   return img
 
 
-def save_panels(path: str, panels: Sequence[Tuple[str, Series]], xlabel: str = "step",
-                legend_w: Optional[int] = None, **kw) -> None:
-  """:func:`draw_panels` to ``path``; the legend moves to a side column past 6 series."""
-  if legend_w is None:
-    most = max((len(s) for _, s in panels), default=0)
-    legend_w = 180 if most > 6 else 0
+def save(path: str, fig: "plt.Figure") -> None:
+  """Writes ``fig`` as a PNG (parent folders created) and closes it."""
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  draw_panels(panels, xlabel=xlabel, legend_w=legend_w, **kw).save(path)
+  fig.savefig(path)
+  plt.close(fig)
+
+
+def draw_panels(panels: Sequence[Tuple[str, Series]], xlabel: Union[str, Sequence[str]] = "step", **kw) -> Image.Image:
+  """:func:`line_figure` rendered to an RGB PIL image."""
+  return to_image(line_figure(panels, xlabel=xlabel, **kw))
+
+
+def save_panels(path: str, panels: Sequence[Tuple[str, Series]],
+                xlabel: Union[str, Sequence[str]] = "step",
+                **kw) -> None:
+  """:func:`line_figure` written to ``path``."""
+  save(path, line_figure(panels, xlabel=xlabel, **kw))
