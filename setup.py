@@ -23,8 +23,11 @@ setuptools.setup(
         "ml-collections>=0.1.1",
         "absl-py>=2.1.0",
         "pillow>=10.0",
+        "matplotlib>=3.8",  # figures: curves with axes and ticks, bars (utils/plotting.py)
+        "tensorboardX>=2.6",  # TensorBoard events (needs only numpy, packaging, protobuf)
     ],
     extras_require={
-        "test": ["pytest>=8.0", "pytest-xdist>=3.5", "scipy>=1.11"],
+        "test": ["pytest>=8.0", "pytest-xdist>=3.5", "scipy>=1.11",
+                 "tensorboard>=2.15"],  # reads the events files back in tests/test_summary.py
     },
 )

@@ -1,11 +1,12 @@
-r"""Loss curves of a training run as a PNG (no plotting library needed).
+r"""Loss curves of a training run as a PNG.
 
-  python -m experiments.plot_losses --workdir=runs/mnist --out=docs/mnist_losses.png
+  python -m experiments.plot_losses --workdir=runs/mnist --out=docs/figures/mnist_losses.png
 
-Reads the run's TensorBoard events (``inr_gan_jax.utils.summary.read_events``) and
-draws one panel per tag: D loss, G loss, D(real)/D(fake), R1.
+Reads the run's ``metrics.jsonl`` (one line per log step, written by the training
+loop) and draws one panel per group: D and G loss, D(real) / D(fake), R1, and
+the gradient norms. A resumed run that logged a step twice keeps the later line.
 """
-import collections
+import os
 
 from absl import app
 from absl import flags
@@ -14,31 +15,45 @@ import numpy as np
 from inr_gan_jax.utils import plotting
 from inr_gan_jax.utils import summary
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir.")
-_OUT = flags.DEFINE_string("out", None, "Output PNG.")
-PANELS = (("train/d_loss", "train/g_loss"), ("train/d_real", "train/d_fake"), ("train/r1",))
+_WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir (holds metrics.jsonl).")
+_OUT = flags.DEFINE_string("out", None, "Output PNG (default: <workdir>/losses.png).")
+PANELS = (("loss", ("d_loss", "g_loss")), ("D logits", ("d_real", "d_fake")),
+          ("R1 penalty", ("r1",)), ("gradient norm", ("grad_norm_d", "grad_norm_g")))
 
 
 def curves(workdir: str) -> dict:
-  series = collections.defaultdict(dict)
-  for e in summary.read_events(f"{workdir}/tensorboard"):
-    if "value" in e:
-      series[e["tag"]][e["step"]] = e["value"]   # a resumed run overwrites repeated steps
-  return {tag: (np.array(sorted(v)), np.array([v[s] for s in sorted(v)])) for tag, v in series.items()}
+  """``{key: (steps [T], values [T])}`` from ``workdir/metrics.jsonl``."""
+  path = os.path.join(workdir, "metrics.jsonl")
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"{path} not found: --workdir must be a training workdir (runs "
+                            "started before metrics.jsonl existed have none)")
+  by_key = {}
+  for row in summary.read_jsonl(path):
+    for key, value in row.items():
+      if key != "step" and isinstance(value, (int, float)):
+        by_key.setdefault(key, {})[row["step"]] = value
+  return {k: (np.array(sorted(v)), np.array([v[s] for s in sorted(v)], np.float64))
+          for k, v in by_key.items()}
 
 
 def draw(data: dict):
-  """One panel per entry of PANELS: ``{tag: (steps, values)}`` -> PIL image."""
-  panels = [(" / ".join(t.split("/")[-1] for t in tags),
-             {t.split("/")[-1]: data[t] for t in tags if t in data}) for tags in PANELS]
+  """One panel per entry of PANELS -> PIL image."""
+  panels = [(title, {k: data[k] for k in keys if k in data}) for title, keys in PANELS]
   return plotting.draw_panels(panels, xlabel="step", panel_h=220)
 
 
 def main(argv):
   del argv
-  draw(curves(_WORKDIR.value)).save(_OUT.value)
+  if not _WORKDIR.value:
+    raise app.UsageError("--workdir is required")
+  try:
+    image = draw(curves(_WORKDIR.value))
+  except FileNotFoundError as e:
+    raise app.UsageError(str(e)) from e
+  out = _OUT.value or os.path.join(_WORKDIR.value, "losses.png")
+  image.save(out)
+  print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-  flags.mark_flags_as_required(["workdir", "out"])
   app.run(main)

@@ -15,6 +15,7 @@ from inr_gan_jax import config_lib
 from inr_gan_jax.checkpoints import restore
 from inr_gan_jax.train import loop as train
 from inr_gan_jax.train import step as train_step_lib
+from inr_gan_jax.utils import summary
 from tests import helpers
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -121,6 +122,25 @@ class BinaryTest(absltest.TestCase):
     self.assertTrue(os.path.isfile(os.path.join(straight, "config.json")))
     self.assertTrue(any(f.startswith("events.out.tfevents")
                         for f in os.listdir(os.path.join(straight, "tensorboard"))))
+    # The run directory as StyleGAN2-ADA users know it: the console in log.txt (both
+    # sessions of the resumed run), one metrics.jsonl line per log step.
+    with open(os.path.join(halves, "log.txt")) as f:
+      log = f.read()
+    self.assertIn("step 2/2", log)
+    self.assertIn("Resumed from", log)
+    self.assertIn("step 4/4", log)
+    rows = summary.read_jsonl(os.path.join(straight, "metrics.jsonl"))
+    log_every = int(json.load(open(os.path.join(straight, "config.json")))["train"]["log_every"])
+    self.assertEqual([r["step"] for r in rows], list(range(log_every, 5, log_every)))
+    for key in ("kimg", "images_per_s", "d_loss", "g_loss", "r1", "d_real", "d_fake",
+                "grad_norm_d", "grad_norm_g"):
+      self.assertTrue(all(np.isfinite(r[key]) for r in rows), key)
+    batch = json.load(open(os.path.join(straight, "config.json")))["train"]["batch_size"]
+    self.assertAlmostEqual(rows[-1]["kimg"], 4 * batch / 1000.0)
+    from experiments import plot_losses  # reads metrics.jsonl
+    steps, d_loss = plot_losses.curves(straight)["d_loss"]
+    np.testing.assert_array_equal(steps, [r["step"] for r in rows])
+    np.testing.assert_allclose(d_loss, [r["d_loss"] for r in rows])
 
   def test_cli_unknown_key_is_a_clear_error(self):
     workdir = tempfile.mkdtemp()

@@ -29,10 +29,24 @@ class NonFiniteError(FloatingPointError):
   """Training produced NaN/Inf; the last good checkpoint was kept."""
 
 
-def _say(message: str) -> None:
-  """Console progress from process 0 (absl's INFO stream is left to libraries)."""
-  if jax.process_index() == 0:
+class _Console:
+  """Progress lines from process 0 on stdout and in ``workdir/log.txt`` (absl's INFO stream is
+  left to libraries)."""
+
+  def __init__(self, log_path: Optional[str]):
+    self.chief = jax.process_index() == 0
+    self.log_path = log_path if self.chief else None
+
+  def __call__(self, message: str) -> None:
+    if not self.chief:
+      return
     print(message, flush=True)
+    if self.log_path:
+      try:
+        with open(self.log_path, "a") as f:
+          f.write(message + "\n")
+      except OSError:  # a full disk must not end training through its log
+        self.log_path = None
 
 
 def make_mesh() -> Mesh:
@@ -83,6 +97,8 @@ def train_and_evaluate(config, workdir: str) -> Dict[str, Any]:
   t = config.train
   os.makedirs(workdir, exist_ok=True)
   is_chief = jax.process_index() == 0
+  say = _Console(os.path.join(workdir, "log.txt"))
+  jsonl = summary.JsonlWriter(os.path.join(workdir, "metrics.jsonl"), enabled=is_chief)
   mesh = make_mesh()
   trainer = train_step_lib.Trainer(config, mesh)
 
@@ -92,7 +108,7 @@ def train_and_evaluate(config, workdir: str) -> Dict[str, Any]:
   if latest is not None:
     state, meta = ckpt.restore(trainer.abstract_state(config.seed))
     _check_resumed_config(meta, config)
-    _say(f"Resumed from {ckpt.directory} at step {int(jax.device_get(state['step']))}.")
+    say(f"Resumed from {ckpt.directory} at step {int(jax.device_get(state['step']))}.")
   else:
     state = trainer.create_state(config.seed)
   start_step = int(jax.device_get(state["step"]))
@@ -113,7 +129,7 @@ def train_and_evaluate(config, workdir: str) -> Dict[str, Any]:
   if eval_every:
     from inr_gan_jax.metrics import periodic  # pylint: disable=g-import-not-at-top
     eval_fn = periodic.make_eval_fn(config, workdir, generator=trainer.generator)
-  _say(f"Training {config.variant} for {t.num_steps} steps (batch {t.batch_size} on "
+  say(f"Training {config.variant} for {t.num_steps} steps (batch {t.batch_size} on "
        f"{jax.device_count()} devices, {jax.process_count()} processes); data: "
        f"{config.data.source} ({len(source)} images); workdir: {workdir}")
 
@@ -131,7 +147,7 @@ def train_and_evaluate(config, workdir: str) -> Dict[str, Any]:
         done = step + 1
         is_last = done == t.num_steps
         if done % t.log_every == 0 or is_last:
-          last_ok = _log(pending, done, step_log, t_log, t_start, start_step, t, writer)
+          last_ok = _log(pending, done, step_log, t_log, t_start, start_step, t, writer, say, jsonl)
           pending, t_log, step_log = [], time.time(), done
           if not last_ok:
             raise NonFiniteError(
@@ -150,13 +166,14 @@ def train_and_evaluate(config, workdir: str) -> Dict[str, Any]:
             with open(os.path.join(workdir, "eval.jsonl"), "a") as f:
               f.write(json.dumps({"step": done, "kimg": done * t.batch_size / 1000.0,
                                   **values}) + "\n")
-          _say(f"eval at step {done}: " + ", ".join(  # histograms go to eval.jsonl only
+          jsonl.write({"step": done, "kimg": done * t.batch_size / 1000.0, **values})
+          say(f"eval at step {done}: " + ", ".join(  # histograms go to eval.jsonl only
               f"{k}={v:.4g}" for k, v in values.items() if "/class_hist/" not in k))
         if done % config.checkpoint.every_steps == 0 or is_last:
           last_ok = _finite(pending, last_ok)
           _save(ckpt, state, config, done, last_ok)
         if preempted.is_set_on_any_process():
-          _say(f"Signal received: saving step {done} and stopping.")
+          say(f"Signal received: saving step {done} and stopping.")
           _save(ckpt, state, config, done, _finite(pending, last_ok))
           break
     finally:
@@ -171,8 +188,8 @@ def _finite(pending, last_ok: bool) -> bool:
   return bool(all(bool(jax.device_get(m["finite"])) for m in pending)) and last_ok
 
 
-def _log(pending, done, step_log, t_log, t_start, start_step, t, writer) -> bool:
-  """Averages the pending step metrics, prints a progress line, writes scalars."""
+def _log(pending, done, step_log, t_log, t_start, start_step, t, writer, say, jsonl) -> bool:
+  """Averages the pending step metrics, prints a progress line, writes scalars and a JSON line."""
   host = jax.device_get(pending)
   ok = all(bool(m["finite"]) for m in host)
   mean = {k: float(np.mean([m[k] for m in host])) for k in host[0] if k != "finite"}
@@ -182,12 +199,14 @@ def _log(pending, done, step_log, t_log, t_start, start_step, t, writer) -> bool
   rate = (done - start_step) / max(time.time() - t_start, 1e-9)
   eta = (t.num_steps - done) / max(rate, 1e-9)
   kimg = done * t.batch_size / 1000.0
-  _say(f"{_progress_bar(done, t.num_steps)} {100.0 * done / t.num_steps:5.1f}% step "
+  say(f"{_progress_bar(done, t.num_steps)} {100.0 * done / t.num_steps:5.1f}% step "
        f"{done}/{t.num_steps} | kimg {kimg:.1f} | {img_s:.1f} img/s | ETA {_format_eta(eta)} | "
        f"D {mean['d_loss']:.3f} G {mean['g_loss']:.3f} R1 {mean['r1']:.4f} D(real) "
        f"{mean['d_real']:.3f} D(fake) {mean['d_fake']:.3f} | |gD| {mean['grad_norm_d']:.3f} "
        f"|gG| {mean['grad_norm_g']:.3f}"
        + (f" | p_aug {mean['aug_p']:.3f}" if t.get("augment", "") else ""))
+  jsonl.write({"step": done, "kimg": kimg, "images_per_s": img_s,
+               "seconds": time.time() - t_start, **mean})
   writer.scalars(mean, done, prefix="train/")
   writer.scalars({"kimg": kimg, "images_per_s": img_s}, done, prefix="progress/")
   writer.flush()
