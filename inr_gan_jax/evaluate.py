@@ -116,7 +116,7 @@ def save_upsampled_fid_bars(path: str, result: Dict[str, Any]) -> None:
                             title=f"UpsampledFID at {result['resolution']} px ({result['num']} "
                                   f"samples, {result['num_real']} real)", ylabel="FID")
   plotting.save(path, fig)
-  logging.info("Wrote %s", path)
+  print(f"Wrote {path}")
 
 
 def _write_merged(path: str, record: Dict[str, Any]) -> None:
@@ -133,13 +133,14 @@ def _write_merged(path: str, record: Dict[str, Any]) -> None:
   with open(tmp, "w") as f:
     json.dump({"step": record["step"], "runs": runs}, f, indent=2)
   os.replace(tmp, path)
-  logging.info("Wrote %s", path)
+  print(f"Wrote {path}")
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   f = flags.FLAGS
+  cli_flags.quiet_library_logs()
   if not f.workdir:
     raise app.UsageError("--workdir is required (a workdir, its checkpoints dir or a step dir)")
   if f.truncation_center not in ("estimate", "state"):

@@ -6,12 +6,16 @@ Several hosts: run the same command on every host with ``--num_processes``,
 ``--process_id`` and ``--coordinator_address`` (or on a cluster that
 ``jax.distributed.initialize()`` auto-detects, with ``--distributed``).
 """
+import sys
+from typing import List, Optional
+
 from absl import app
 from absl import flags
 from absl import logging
 import jax
 from ml_collections import config_flags
 
+from inr_gan_jax import config_lib
 from inr_gan_jax.train import loop as train
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.",
@@ -23,6 +27,43 @@ _COORDINATOR = flags.DEFINE_string("coordinator_address", None, "host:port of pr
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Number of processes.")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index.")
 flags.mark_flags_as_required(["config", "workdir"])
+
+
+def unknown_override(argv: List[str]) -> Optional[str]:
+  """The message for the first ``--config.a.b=v`` whose key the config file lacks, if any."""
+  config_arg = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), None)
+  if config_arg is None:
+    return None
+  path, _, arg = config_arg.partition(":")
+  config = config_lib.load_config_file(path, arg or None)
+  for a in argv:
+    if not a.startswith("--config."):
+      continue
+    dotted = a[len("--config."):].split("=", 1)[0]
+    node, walked = config, []
+    for key in dotted.split("."):
+      if not hasattr(node, "keys") or key not in node:
+        where = "config." + ".".join(walked) if walked else "config"
+        known = ", ".join(sorted(node.keys())) if hasattr(node, "keys") else "(not a section)"
+        return (f"unknown config key {dotted!r} in {a!r}: {where} has no {key!r}. Known keys of "
+                f"{where}: {known}.")
+      node, walked = node[key], walked + [key]
+  return None
+
+
+def parse_flags(argv: List[str]) -> List[str]:
+  """absl's parser, with a one-line message instead of a traceback for a bad config override."""
+  try:
+    return flags.FLAGS(argv)
+  except (AttributeError, KeyError, TypeError, ValueError) as e:
+    if isinstance(e, flags.Error):
+      raise  # absl prints its own usage message for these
+    try:
+      message = unknown_override(argv)
+    except Exception:  # pylint: disable=broad-except  (the config file itself is broken)
+      message = None
+    print(f"FATAL: {message or f'cannot apply the --config overrides: {e!r}'}", file=sys.stderr)
+    sys.exit(2)
 
 
 def main(argv):
@@ -37,8 +78,33 @@ def main(argv):
   if jax.process_index() == 0:
     print(f"JAX {jax.__version__}: {jax.process_count()} process(es), {jax.device_count()} "
           f"{jax.devices()[0].platform} device(s).", flush=True)
-  train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  sys.exit(run(_CONFIG.value, _WORKDIR.value))
+
+
+def run(config, workdir: str) -> int:
+  """Trains; a failed write (full disk, lost mount) ends with one line and status 1."""
+  try:
+    train.train_and_evaluate(config, workdir)
+  except OSError as e:
+    print(f"FATAL: {write_failure_message(e, workdir)}", file=sys.stderr, flush=True)
+    return 1
+  return 0
+
+
+def write_failure_message(error: OSError, workdir: str) -> str:
+  """What failed, what survived (the newest complete checkpoint) and how to go on."""
+  from inr_gan_jax.checkpoints import checkpointing  # local: only on this error path
+  what = error.strerror or str(error)
+  where = error.filename or workdir
+  try:
+    directory, step = checkpointing.resolve_checkpoint(workdir)
+    kept = (f"the newest complete checkpoint, step {step} in {directory}, is intact (a partial "
+            "one is cleaned up on resume)")
+  except (FileNotFoundError, ValueError):
+    kept = "no checkpoint had been completed yet"
+  return (f"training stopped: {what} ({where}); {kept}. Free space or pass another --workdir, "
+          "then rerun the same command to resume.")
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)

@@ -173,7 +173,7 @@ def sample_to_dir(sampler: Sampler, req: Request, source: Optional[Dict[str, Any
     image_utils.save_png(path, image_utils.make_grid(np.concatenate(all_images), req.grid_cols))
     written["grid"].append(path)
   else:
-    logging.info("Grid skipped: %d images of %dx%d are too large to tile into one PNG.",
+    logging.warning("Grid skipped: %d images of %dx%d are too large to tile into one PNG.",
                  len(req.seeds), req.height, req.width)
   return written
 
@@ -258,6 +258,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   from inr_gan_jax.checkpoints import restore  # local: pulls in the training stack only for the CLI
+  cli_flags.quiet_library_logs()
   try:
     path = checkpoint_path()
     # Validate the request before the (slow) restore, with a placeholder size.
@@ -284,8 +285,8 @@ def main(argv):
   with open(os.path.join(req.out, "samples.json"), "w") as f:
     json.dump({"request": dataclasses.asdict(req), "source": source, "written": written}, f,
               indent=1, default=list)
-  logging.info("Wrote %d images (%dx%d, window %s) to %s.", len(written["images"]), req.height,
-               req.width, req.window, req.out)
+  print(f"Wrote {len(written['images'])} images ({req.height}x{req.width}, window {req.window}) "
+        f"to {req.out}.")
 
 
 if __name__ == "__main__":

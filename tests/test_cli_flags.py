@@ -32,6 +32,24 @@ class DefineMissingTest(absltest.TestCase):
     self.assertEqual(set(fv), names)
 
 
+class QuietLogsTest(absltest.TestCase):
+
+  def test_orbax_read_only_notice_and_info_are_dropped(self):
+    import logging as py_logging
+    from absl import logging
+    before = logging.get_verbosity()
+    self.addCleanup(logging.set_verbosity, before)
+    cli_flags.quiet_library_logs()
+    cli_flags.quiet_library_logs()  # idempotent: one filter
+    absl_logger = py_logging.getLogger("absl")
+    self.assertLen([f for f in absl_logger.filters if isinstance(f, cli_flags._DropReadOnlyNotice)], 1)
+    self.assertEqual(logging.get_verbosity(), logging.WARNING)
+    with self.assertLogs(logger="absl", level="WARNING") as logs:
+      logging.warning("Given directory is read only=/x/checkpoints")
+      logging.warning("a real warning")
+    self.assertEqual([r.getMessage() for r in logs.records], ["a real warning"])
+
+
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

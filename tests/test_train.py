@@ -111,6 +111,27 @@ class TrainLoopTest(absltest.TestCase):
 
 class BinaryTest(absltest.TestCase):
 
+  def test_full_disk_during_a_save_is_one_line_and_keeps_the_last_checkpoint(self):
+    from unittest import mock
+    import errno
+    import io
+    import contextlib
+    from inr_gan_jax import main as main_lib
+    workdir = tempfile.mkdtemp()
+    self.assertEqual(main_lib.run(helpers.tiny_train_config(num_steps=2), workdir), 0)
+    full = OSError(errno.ENOSPC, "No space left on device")
+    err = io.StringIO()
+    with mock.patch.object(checkpointing.TrainCheckpointer, "save", side_effect=full), \
+        contextlib.redirect_stderr(err):
+      code = main_lib.run(helpers.tiny_train_config(num_steps=4), workdir)
+    self.assertEqual(code, 1)
+    line = err.getvalue().strip()
+    self.assertEqual(len(line.splitlines()), 1, line)
+    self.assertIn("No space left on device", line)
+    self.assertIn("step 2", line)
+    self.assertIn("rerun the same command", line)
+    self.assertEqual(checkpointing.resolve_checkpoint(workdir)[1], 2)  # nothing lost
+
   def test_cli_two_steps_then_resume_equals_straight_run(self):
     straight, halves = tempfile.mkdtemp(), tempfile.mkdtemp()
     for workdir, steps in [(straight, 4), (halves, 2), (halves, 4)]:
@@ -145,8 +166,11 @@ class BinaryTest(absltest.TestCase):
   def test_cli_unknown_key_is_a_clear_error(self):
     workdir = tempfile.mkdtemp()
     proc = run_cli(workdir, "--config.train.num_stepz=3")
-    self.assertNotEqual(proc.returncode, 0)
-    self.assertIn("num_stepz", proc.stderr)
+    self.assertEqual(proc.returncode, 2)
+    self.assertNotIn("Traceback", proc.stderr)
+    # One line naming the key, where it was looked for, and what exists there.
+    self.assertRegex(proc.stderr, r"FATAL: unknown config key 'train.num_stepz' .*config.train "
+                                  r"has no 'num_stepz'. Known keys of config.train: .*num_steps")
     self.assertFalse(os.path.exists(os.path.join(workdir, "checkpoints")))
 
 

@@ -84,6 +84,8 @@ def parser() -> argparse.ArgumentParser:
 
 def run_project(a):
   from inr_gan_jax.checkpoints import restore
+  from inr_gan_jax.utils import cli_flags
+  cli_flags.quiet_library_logs()  # Orbax logs every restore step at INFO
   from inr_gan_jax.fit import analysis
   from inr_gan_jax.fit import project as project_lib
   loaded = restore.load_generator(a.checkpoint)

@@ -4,10 +4,12 @@ A tool lists its flags as ``(kind, name, default, help)`` rows and defines them
 at run time, so importing a tool as a library defines nothing, and two tools
 imported together share any flag they both declare.
 """
+import logging as py_logging
 import sys
 from typing import Iterable, Optional, Tuple
 
 from absl import flags
+from absl import logging
 
 FlagRow = Tuple[str, str, object, str]  # kind ("string", "integer", ...), name, default, help
 
@@ -27,3 +29,19 @@ def define_missing(rows: Iterable[FlagRow], flag_values=flags.FLAGS,
     if name not in flag_values:
       getattr(flags, f"DEFINE_{kind}")(name, default, help_, flag_values=flag_values)
     flag_values.register_key_flag_for_module(module, flag_values[name])
+
+
+class _DropReadOnlyNotice(py_logging.Filter):
+  """Orbax warns "Given directory is read only" whenever a reader opens checkpoints: expected."""
+
+  def filter(self, record: py_logging.LogRecord) -> bool:
+    return "Given directory is read only" not in record.getMessage()
+
+
+def quiet_library_logs() -> None:
+  """WARNING and above from libraries (Orbax logs every restore at INFO) unless ``--verbosity``."""
+  if "verbosity" not in flags.FLAGS or not flags.FLAGS["verbosity"].present:
+    logging.set_verbosity(logging.WARNING)
+    absl_logger = py_logging.getLogger("absl")
+    if not any(isinstance(f, _DropReadOnlyNotice) for f in absl_logger.filters):
+      absl_logger.addFilter(_DropReadOnlyNotice())
