@@ -159,6 +159,11 @@ def main(argv):
   print(json.dumps(record))
 
 
-if __name__ == "__main__":
+def cli() -> None:
+  """``inr-gan-evaluate``: the same as ``python -m inr_gan_jax.evaluate``."""
   define_flags()
   app.run(main)
+
+
+if __name__ == "__main__":
+  cli()

@@ -106,5 +106,13 @@ def write_failure_message(error: OSError, workdir: str) -> str:
           "then rerun the same command to resume.")
 
 
-if __name__ == "__main__":
+def cli() -> None:
+  """``inr-gan-train``: the same as ``python -m inr_gan_jax.main``."""
+  # --help lists the flags of the module named sys.argv[0], here the console script.
+  for flag in flags.FLAGS.get_flags_for_module(__name__):
+    flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
   app.run(main, flags_parser=parse_flags)
+
+
+if __name__ == "__main__":
+  cli()

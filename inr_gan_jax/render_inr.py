@@ -165,5 +165,10 @@ def main(argv=None) -> int:
   return 0
 
 
-if __name__ == "__main__":
+def cli() -> None:
+  """``inr-gan-render``: the same as ``python -m inr_gan_jax.render_inr``."""
   sys.exit(main())
+
+
+if __name__ == "__main__":
+  cli()

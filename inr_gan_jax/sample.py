@@ -289,6 +289,11 @@ def main(argv):
         f"to {req.out}.")
 
 
-if __name__ == "__main__":
+def cli() -> None:
+  """``inr-gan-sample``: the same as ``python -m inr_gan_jax.sample``."""
   define_flags()
   app.run(main)
+
+
+if __name__ == "__main__":
+  cli()

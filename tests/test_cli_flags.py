@@ -1,6 +1,7 @@
 """Shared flag tables: idempotent definition, first definition wins, kinds honoured."""
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -57,17 +58,24 @@ class HelpTest(parameterized.TestCase):
   """``python -m inr_gan_jax.<command> --help`` lists the command's own flags with help text."""
 
   @parameterized.parameters(
-      ("main", ("config", "workdir")),
-      ("sample", ("workdir", "checkpoint", "seeds", "resolution", "window", "truncation", "out",
-                  "export_inr", "batch_size")),
-      ("evaluate", ("workdir", "metrics", "feature_net", "inception_weights", "num_samples",
-                    "batch_size")),
-      ("fit", ("mode", "out", "data", "steps", "checkpoint", "space")),
-      ("render_inr", ("resolution", "window", "out")),
+      ("main", "inr-gan-train", ("config", "workdir")),
+      ("sample", "inr-gan-sample", ("workdir", "checkpoint", "seeds", "resolution", "window",
+                                    "truncation", "out", "export_inr", "batch_size")),
+      ("evaluate", "inr-gan-evaluate", ("workdir", "metrics", "feature_net", "inception_weights",
+                                        "num_samples", "batch_size")),
+      ("fit", "inr-gan-fit", ("mode", "out", "data", "steps", "checkpoint", "space")),
+      ("render_inr", "inr-gan-render", ("resolution", "window", "out")),
   )
-  def test_help_names_main_flags(self, command, names):
-    out = subprocess.run([sys.executable, "-m", f"inr_gan_jax.{command}", "--help"], cwd=_ROOT,
-                         capture_output=True, text=True, timeout=120, check=False)
+  def test_help_names_main_flags(self, command, script, names):
+    self._check_help([sys.executable, "-m", f"inr_gan_jax.{command}", "--help"], command, names)
+    # The console script of an installed checkout (pip install -e .) lists the same flags.
+    path = shutil.which(script)
+    if path is None:
+      self.skipTest(f"{script} is not installed (pip install -e .)")
+    self._check_help([path, "--help"], command, names)
+
+  def _check_help(self, cmd, command, names):
+    out = subprocess.run(cmd, cwd=_ROOT, capture_output=True, text=True, timeout=120, check=False)
     # absl's --help exits with status 1, argparse's with 0; neither may fail on the way.
     self.assertIn(out.returncode, (0, 1), out.stderr[-2000:])
     self.assertNotIn("Traceback", out.stderr)
@@ -78,7 +86,7 @@ class HelpTest(parameterized.TestCase):
       self.assertIsNotNone(m, f"--{name} missing from {command} --help:\n{text}")
       entry = re.sub(rf"^  --(\[no\])?{name}(:| [A-Z_]+| {{\S+}})?", "", m.group(0)).strip()
       self.assertTrue(re.search(r"[a-z]{3}", entry), f"--{name} of {command} has no help text")
-    if command in ("sample", "evaluate"):  # absl: the flags filed under the command itself
+    if command in ("sample", "evaluate") and cmd[1] == "-m":  # absl: filed under the command
       self.assertIn(f"inr_gan_jax/{command}.py:", text)
 
 

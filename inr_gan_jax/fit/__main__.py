@@ -143,5 +143,10 @@ def main(argv: Optional[Sequence[str]] = None):
   return run(a)
 
 
-if __name__ == "__main__":
+def cli() -> None:
+  """``inr-gan-fit``: the same as ``python -m inr_gan_jax.fit``."""
   main(sys.argv[1:])
+
+
+if __name__ == "__main__":
+  cli()

@@ -23,12 +23,14 @@ def define_missing(rows: Iterable[FlagRow], flag_values=flags.FLAGS,
   otherwise file them under this helper module and print none.
   """
   module = module or sys._getframe(1).f_globals["__name__"]  # pylint: disable=protected-access
-  if module == "__main__":  # absl names the main module by its file (help reads sys.argv[0])
-    module = sys.argv[0]
+  # absl's --help lists the key flags of the module named sys.argv[0]: the file under
+  # `python -m`, the console script (inr-gan-sample) otherwise. Register for both names.
+  owners = {sys.argv[0]} | ({module} if module != "__main__" else set())
   for kind, name, default, help_ in rows:
     if name not in flag_values:
       getattr(flags, f"DEFINE_{kind}")(name, default, help_, flag_values=flag_values)
-    flag_values.register_key_flag_for_module(module, flag_values[name])
+    for owner in owners:
+      flag_values.register_key_flag_for_module(owner, flag_values[name])
 
 
 class _DropReadOnlyNotice(py_logging.Filter):
