@@ -350,6 +350,50 @@ class TrainCheckpointer:
             _META: ocp.args.JsonRestore()}))
     return restored[_STATE], dict(restored[_META] or {})
 
+  def restore_subset(self, abstract_subset: Mapping[str, Any],
+                     step: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Restores only the top-level entries of the state named in `abstract_subset`.
+
+    Inference needs the EMA generator and `w_avg`, a fraction of the bytes of
+    the full train state (D, optimiser moments): the rest is never read.
+
+    Args:
+      abstract_subset: `{name: pytree of ShapeDtypeStruct with shardings}` for
+        some top-level keys of the saved state; shapes must match.
+      step: which step; None for the latest.
+
+    Returns:
+      (subset, meta).
+    """
+    self.wait()
+    steps = self.all_steps()
+    if not steps or (step is not None and step not in steps):
+      raise FileNotFoundError(f"no checkpoint for step {step} in {self._directory}; "
+                              f"saved steps: {steps}")
+    step = steps[-1] if step is None else step
+    target = jax.tree_util.tree_map_with_path(
+        lambda path, x: _target_leaf(_path_str(path), x), dict(abstract_subset))
+    saved = self._manager.item_metadata(step)[_STATE]
+    saved = getattr(saved, "tree", saved)
+    missing = sorted(set(target) - set(saved))
+    if missing:
+      raise ValueError(f"checkpoint at step {step} in {self._directory} has no {missing}")
+    _check_matches(_flatten_by_path({k: saved[k] for k in target}), _flatten_by_path(target),
+                   f"checkpoint at step {step} in {self._directory}")
+    restore_args = jax.tree.map(lambda x: ocp.ArrayRestoreArgs(sharding=x.sharding), target)
+    # Our manager registered the standard handler for the state, which restores whole trees
+    # only; a bare read-only manager picks the PyTree handler that reads a subset.
+    reader = ocp.CheckpointManager(pathlib.Path(self._directory).resolve(),
+                                   options=ocp.CheckpointManagerOptions(read_only=True))
+    try:
+      restored = reader.restore(step, args=ocp.args.Composite(**{
+          _STATE: ocp.args.PyTreeRestore(item=target, restore_args=restore_args,
+                                         partial_restore=True),
+          _META: ocp.args.JsonRestore()}))
+    finally:
+      reader.close()
+    return dict(restored[_STATE]), dict(restored[_META] or {})
+
   def read_meta(self, step: int | None = None) -> dict[str, Any]:
     """Only the JSON metadata of checkpoint `step` (default: latest)."""
     self.wait()
@@ -388,6 +432,15 @@ def load_checkpoint(path: PathLike, abstract_state: Any,
   with TrainCheckpointer(directory, read_only=True) as ckpt:
     state, meta = ckpt.restore(abstract_state, step)
   return state, meta, step
+
+
+def load_subset(path: PathLike, abstract_subset: Mapping[str, Any],
+                step: int | None = None) -> tuple[dict[str, Any], dict[str, Any], int]:
+  """Read-only `TrainCheckpointer.restore_subset` for CLIs: `(subset, meta, step)`."""
+  directory, step = resolve_checkpoint(path, step)
+  with TrainCheckpointer(directory, read_only=True) as ckpt:
+    subset, meta = ckpt.restore_subset(abstract_subset, step)
+  return subset, meta, step
 
 
 def load_meta(path: PathLike, step: int | None = None) -> tuple[dict[str, Any], int]:

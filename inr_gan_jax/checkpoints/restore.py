@@ -11,10 +11,11 @@ import jax
 import ml_collections
 import numpy as np
 from jax.sharding import Mesh
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from inr_gan_jax.checkpoints import checkpointing
 from inr_gan_jax.model import generator as generator_lib
-from inr_gan_jax.train import step as train_step_lib
 
 
 @dataclasses.dataclass
@@ -33,11 +34,21 @@ def config_from_meta(meta: dict) -> ml_collections.ConfigDict:
 
 
 def load_generator(path: str, step: Optional[int] = None) -> LoadedGenerator:
-  """EMA generator from ``path``: a workdir, its ``checkpoints`` dir, or one step dir."""
+  """EMA generator from ``path``: a workdir, its ``checkpoints`` dir, or one step dir.
+
+  Reads only ``g_ema`` and ``w_avg`` from the checkpoint and builds nothing of
+  training (no discriminator, no optimisers): inference imports no training code.
+  """
   meta, step = checkpointing.load_meta(path, step)
   config = config_from_meta(meta)
-  mesh = Mesh(np.array(jax.local_devices()[:1]), ("data",))
-  trainer = train_step_lib.Trainer(config, mesh)
-  state, _, step = checkpointing.load_checkpoint(path, trainer.abstract_state(config.seed), step)
-  return LoadedGenerator(generator=trainer.generator, params=state["g_ema"],
-                         w_avg=state["w_avg"], config=config, step=step)
+  generator = generator_lib.build(config.model)
+  replicated = NamedSharding(Mesh(np.array(jax.local_devices()[:1]), ("data",)), P())
+  shapes = jax.eval_shape(generator.init, jax.random.key(0))
+  abstract = {
+      "g_ema": jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=replicated),
+                            shapes),
+      "w_avg": jax.ShapeDtypeStruct((generator.hidden_dim,), np.float32, sharding=replicated),
+  }
+  subset, _, step = checkpointing.load_subset(path, abstract, step)
+  return LoadedGenerator(generator=generator, params=subset["g_ema"], w_avg=subset["w_avg"],
+                         config=config, step=step)
