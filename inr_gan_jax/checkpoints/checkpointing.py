@@ -350,6 +350,15 @@ class TrainCheckpointer:
             _META: ocp.args.JsonRestore()}))
     return restored[_STATE], dict(restored[_META] or {})
 
+  def _saved_step(self, step: int | None) -> int:
+    """`step` (default: the latest) after pending saves finish; FileNotFoundError if absent."""
+    self.wait()
+    steps = self.all_steps()
+    if not steps or (step is not None and step not in steps):
+      raise FileNotFoundError(f"no checkpoint for step {step} in {self._directory}; "
+                              f"saved steps: {steps}")
+    return steps[-1] if step is None else step
+
   def restore_subset(self, abstract_subset: Mapping[str, Any],
                      step: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Restores only the top-level entries of the state named in `abstract_subset`.
@@ -365,12 +374,7 @@ class TrainCheckpointer:
     Returns:
       (subset, meta).
     """
-    self.wait()
-    steps = self.all_steps()
-    if not steps or (step is not None and step not in steps):
-      raise FileNotFoundError(f"no checkpoint for step {step} in {self._directory}; "
-                              f"saved steps: {steps}")
-    step = steps[-1] if step is None else step
+    step = self._saved_step(step)
     target = jax.tree_util.tree_map_with_path(
         lambda path, x: _target_leaf(_path_str(path), x), dict(abstract_subset))
     saved = self._manager.item_metadata(step)[_STATE]
@@ -396,12 +400,7 @@ class TrainCheckpointer:
 
   def read_meta(self, step: int | None = None) -> dict[str, Any]:
     """Only the JSON metadata of checkpoint `step` (default: latest)."""
-    self.wait()
-    steps = self.all_steps()
-    if not steps or (step is not None and step not in steps):
-      raise FileNotFoundError(f"no checkpoint for step {step} in {self._directory}; "
-                              f"saved steps: {steps}")
-    step = steps[-1] if step is None else step
+    step = self._saved_step(step)
     restored = self._manager.restore(
         step, args=ocp.args.Composite(**{_META: ocp.args.JsonRestore()}))
     return dict(restored[_META] or {})
