@@ -83,17 +83,7 @@ def evaluate(path: str, metrics, *, step: Optional[int] = None, inception_weight
   ev = evaluator_lib.Evaluator(net, data_config, cache_dir or default_cache_dir(path),
                                batch_size=batch_size, seed=seed)
   t0 = time.time()
-  w_center = None
-  if truncation_psi != 1.0:
-    if truncation_center == "state":
-      w_center = loaded.w_avg
-    elif truncation_center == "estimate":
-      from inr_gan_jax.model import truncation
-      w_center = truncation.load_or_estimate(path, loaded.generator, loaded.params, loaded.step,
-                                             state_w_avg=loaded.w_avg)
-    else:
-      raise ValueError(f"truncation_center must be 'estimate' or 'state', got "
-                       f"{truncation_center!r}")
+  w_center = restore.truncation_center(loaded, path, truncation_psi, truncation_center)
   values = ev.evaluate(specs, loaded.generator, loaded.params, w_avg=w_center,
                        truncation_psi=truncation_psi)
   record = {"step": loaded.step, "feature_net": net.name, "truncation_psi": truncation_psi,
@@ -143,9 +133,10 @@ def main(argv):
   cli_flags.quiet_library_logs()
   if not f.workdir:
     raise app.UsageError("--workdir is required (a workdir, its checkpoints dir or a step dir)")
-  if f.truncation_center not in ("estimate", "state"):
-    raise app.UsageError(f"--truncation_center must be 'estimate' or 'state', got "
-                         f"{f.truncation_center!r}")
+  from inr_gan_jax.checkpoints import restore as restore_lib  # local: keeps `--help` fast
+  if f.truncation_center not in restore_lib.TRUNCATION_CENTERS:
+    raise app.UsageError(f"--truncation_center must be one of {restore_lib.TRUNCATION_CENTERS}, "
+                         f"got {f.truncation_center!r}")
   record = evaluate(f.workdir, f.metrics, step=f.step, inception_weights=f.inception_weights,
                     feature_net=f.feature_net, truncation_psi=f.truncation_psi,
                     truncation_center=f.truncation_center, num_samples=f.num_samples,

@@ -257,7 +257,7 @@ def checkpoint_path() -> str:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  from inr_gan_jax.checkpoints import restore  # local: pulls in the training stack only for the CLI
+  from inr_gan_jax.checkpoints import restore  # local: Orbax only for the CLI
   cli_flags.quiet_library_logs()
   try:
     path = checkpoint_path()
@@ -265,18 +265,8 @@ def main(argv):
     request_from_flags(default_resolution=1)
     loaded = restore.load_generator(path, _flag("step"))
     req = request_from_flags(loaded.generator.resolution)
-    w_mean = None
-    if _flag("truncation_center") not in ("estimate", "state"):
-      raise ValueError(f"--truncation_center must be 'estimate' or 'state', got "
-                       f"{_flag('truncation_center')!r}")
-    if req.psi != 1.0:
-      if _flag("truncation_center") == "state":
-        w_mean = np.asarray(loaded.w_avg)
-        if not np.any(w_mean):
-          raise ValueError("the checkpoint's w_avg is all zeros; use --truncation_center=estimate")
-      else:
-        w_mean = truncation.load_or_estimate(path, loaded.generator, loaded.params, loaded.step,
-                                             loaded.w_avg, _flag("truncation_latents"))
+    w_mean = restore.truncation_center(loaded, path, req.psi, _flag("truncation_center"),
+                                       _flag("truncation_latents"))
   except (ValueError, FileNotFoundError) as e:
     raise app.UsageError(str(e)) from e
   source = {"checkpoint": os.path.abspath(path), "step": int(loaded.step),

@@ -35,6 +35,22 @@ class RestoreTest(absltest.TestCase):
     np.testing.assert_array_equal(np.asarray(loaded.w_avg), np.asarray(full["w_avg"]))
     self.assertTrue(np.any(np.asarray(full["w_avg"])))  # a real value, not the zero init
 
+  def test_truncation_center_is_resolved_in_one_place(self):
+    loaded = restore.load_generator(self.workdir)
+    self.assertIsNone(restore.truncation_center(loaded, self.workdir, 1.0, "state"))
+    np.testing.assert_array_equal(restore.truncation_center(loaded, self.workdir, 0.7, "state"),
+                                  np.asarray(loaded.w_avg))
+    from inr_gan_jax.model import truncation
+    est = restore.truncation_center(loaded, self.workdir, 0.7, "estimate", num_latents=64)
+    np.testing.assert_allclose(est, truncation.estimate_mean_hidden(
+        loaded.generator, loaded.params, 64, truncation.DEFAULT_SEED), rtol=1e-6)
+    with self.assertRaisesRegex(ValueError, "truncation_center must be one of"):
+      restore.truncation_center(loaded, self.workdir, 0.7, "median")
+    zero = restore.LoadedGenerator(loaded.generator, loaded.params, np.zeros_like(loaded.w_avg),
+                                   loaded.config, loaded.step)
+    with self.assertRaisesRegex(ValueError, "all zeros"):
+      restore.truncation_center(zero, self.workdir, 0.7, "state")
+
   def test_missing_entry_is_named(self):
     with self.assertRaisesRegex(ValueError, r"has no \['nope'\]"):
       checkpointing.load_subset(self.workdir, {"nope": jax.ShapeDtypeStruct(

@@ -16,6 +16,7 @@ from jax.sharding import PartitionSpec as P
 
 from inr_gan_jax.checkpoints import checkpointing
 from inr_gan_jax.model import generator as generator_lib
+from inr_gan_jax.model import truncation
 
 
 @dataclasses.dataclass
@@ -52,3 +53,28 @@ def load_generator(path: str, step: Optional[int] = None) -> LoadedGenerator:
   subset, _, step = checkpointing.load_subset(path, abstract, step)
   return LoadedGenerator(generator=generator, params=subset["g_ema"], w_avg=subset["w_avg"],
                          config=config, step=step)
+
+
+TRUNCATION_CENTERS = ("estimate", "state")
+
+
+def truncation_center(loaded: LoadedGenerator, path: str, psi: float, center: str = "estimate",
+                      num_latents: int = truncation.DEFAULT_NUM_LATENTS) -> Optional[np.ndarray]:
+  """The one place the truncation centre is resolved (sample, evaluate, fit): ``None`` at psi 1.
+
+  Args:
+    center: ``"estimate"``: the mean hidden code of the EMA generator over
+      ``num_latents`` latents, cached next to the checkpoint; ``"state"``: the
+      train state's running ``w_avg``.
+  """
+  if center not in TRUNCATION_CENTERS:
+    raise ValueError(f"truncation_center must be one of {TRUNCATION_CENTERS}, got {center!r}")
+  if truncation.check_psi(psi) == 1.0:
+    return None
+  if center == "state":
+    w_avg = np.asarray(loaded.w_avg)
+    if not np.any(w_avg):
+      raise ValueError("the checkpoint's w_avg is all zeros; use truncation_center=estimate")
+    return w_avg
+  return truncation.load_or_estimate(path, loaded.generator, loaded.params, loaded.step,
+                                     loaded.w_avg, num_latents)
