@@ -218,7 +218,7 @@ _FLAGS = (
      "Latents for the truncation-centre estimate."),
     ("string", "out", "samples", "Output directory."),
     ("integer", "max_pixels_per_call", 0, "Render in tiles of at most this many pixels (0 = one call)."),
-    ("integer", "batch_size", 8, "Seeds rendered per call (untiled)."),
+    ("integer", "render_batch", 8, "Seeds rendered per call (untiled)."),
     ("bool", "export_inr", False, "Also write each sample's INR as .npz."),
     ("bool", "write_gradients", False, "Also write |d image/d(x,y)| PNGs."),
     ("integer", "grid_cols", 0, "Columns of grid.png (0 = square-ish)."),
@@ -243,7 +243,7 @@ def request_from_flags(default_resolution: int) -> Request:
     raise ValueError(f"--max_pixels_per_call={_flag('max_pixels_per_call')} must be >= 0")
   return Request(seeds=seeds, height=height, width=width, window=window,
                  psi=truncation.check_psi(_flag("truncation")), out=_flag("out"),
-                 max_pixels_per_call=_flag("max_pixels_per_call"), batch_size=_flag("batch_size"),
+                 max_pixels_per_call=_flag("max_pixels_per_call"), batch_size=_flag("render_batch"),
                  export_inr=_flag("export_inr"), write_gradients=_flag("write_gradients"),
                  grid_cols=_flag("grid_cols"))
 

@@ -16,13 +16,19 @@ from inr_gan_jax import sample
 
 class DefineMissingTest(absltest.TestCase):
 
-  def test_idempotent_and_first_definition_wins(self):
+  def test_idempotent_and_shared_flags(self):
     fv = flags.FlagValues()
     cli_flags.define_missing([("integer", "n", 3, "count"), ("string", "s", "a", "text")], fv)
-    cli_flags.define_missing([("integer", "n", 9, "other"), ("float", "x", 0.5, "x")], fv)
+    cli_flags.define_missing([("integer", "n", 3, "other"), ("float", "x", 0.5, "x")], fv)
     fv(["prog", "--n=7"])
     self.assertEqual((fv.n, fv.s, fv.x), (7, "a", 0.5))
-    self.assertEqual(fv["n"].default, 3)
+
+  def test_a_shared_flag_with_another_default_is_refused(self):
+    fv = flags.FlagValues()
+    cli_flags.define_missing([("integer", "n", 3, "count")], fv)
+    with self.assertRaisesRegex(ValueError, r"--n is declared twice with different defaults "
+                                            r"\(3 and 9\)"):
+      cli_flags.define_missing([("integer", "n", 9, "other")], fv)
 
   def test_sample_and_evaluate_share_one_flag_table(self):
     fv = flags.FlagValues()
@@ -60,7 +66,7 @@ class HelpTest(parameterized.TestCase):
   @parameterized.parameters(
       ("main", "inr-gan-train", ("config", "workdir")),
       ("sample", "inr-gan-sample", ("workdir", "checkpoint", "seeds", "resolution", "window",
-                                    "truncation", "out", "export_inr", "batch_size")),
+                                    "truncation", "out", "export_inr", "render_batch")),
       ("evaluate", "inr-gan-evaluate", ("workdir", "metrics", "feature_net", "inception_weights",
                                         "num_samples", "batch_size")),
       ("fit", "inr-gan-fit", ("mode", "out", "data", "steps", "checkpoint", "space")),

@@ -18,6 +18,8 @@ def define_missing(rows: Iterable[FlagRow], flag_values=flags.FLAGS,
                    module: Optional[str] = None) -> None:
   """Defines each row's flag unless ``flag_values`` already has it (idempotent).
 
+  A row whose flag exists with another default raises ValueError.
+
   Every row's flag, new or shared, becomes a key flag of ``module`` (default:
   the caller's module), so the tool's ``--help`` lists all of them; absl would
   otherwise file them under this helper module and print none.
@@ -29,6 +31,11 @@ def define_missing(rows: Iterable[FlagRow], flag_values=flags.FLAGS,
   for kind, name, default, help_ in rows:
     if name not in flag_values:
       getattr(flags, f"DEFINE_{kind}")(name, default, help_, flag_values=flag_values)
+    elif flag_values[name].default != default:
+      # A shared flag must mean the same in every tool: otherwise whichever tool defined it
+      # first would silently set the other's default.
+      raise ValueError(f"flag --{name} is declared twice with different defaults "
+                       f"({flag_values[name].default!r} and {default!r}); give one a new name")
     for owner in owners:
       flag_values.register_key_flag_for_module(owner, flag_values[name])
 
