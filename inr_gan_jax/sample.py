@@ -137,7 +137,7 @@ def sample_to_dir(sampler: Sampler, req: Request, source: Optional[Dict[str, Any
   coords.check_window(req.window)
   truncation.check_psi(req.psi)
   if req.batch_size < 1:
-    raise ValueError(f"--batch_size must be >= 1, got {req.batch_size}")
+    raise ValueError(f"--render_batch must be >= 1, got {req.batch_size}")
   g = sampler.generator
   tiled = 0 < req.max_pixels_per_call < req.height * req.width
   batch = 1 if tiled else req.batch_size  # tiles bound memory per sample: go one by one
