@@ -67,7 +67,7 @@ def default_cache_dir(path: str) -> str:
 
 def evaluate(path: str, metrics, *, step: Optional[int] = None, inception_weights: str = "",
              feature_net: str = "", truncation_psi: float = 1.0,
-             truncation_center: str = "estimate", num_samples: int = 0,
+             truncation_center: str = "estimate", num_samples: int = 0, progress: bool = False,
              batch_size: int = 64, cache_dir: str = "", seed: int = 0, output: str = "",
              data_config=None) -> Dict[str, Any]:
   """Evaluates a checkpoint; returns (and writes) the result record.
@@ -81,7 +81,7 @@ def evaluate(path: str, metrics, *, step: Optional[int] = None, inception_weight
   loaded = restore.load_generator(path, step)
   data_config = data_config or loaded.config.data
   ev = evaluator_lib.Evaluator(net, data_config, cache_dir or default_cache_dir(path),
-                               batch_size=batch_size, seed=seed)
+                               batch_size=batch_size, seed=seed, progress=progress)
   t0 = time.time()
   w_center = restore.truncation_center(loaded, path, truncation_psi, truncation_center)
   values = ev.evaluate(specs, loaded.generator, loaded.params, w_avg=w_center,
@@ -141,7 +141,7 @@ def main(argv):
                     feature_net=f.feature_net, truncation_psi=f.truncation_psi,
                     truncation_center=f.truncation_center, num_samples=f.num_samples,
                     batch_size=f.batch_size, cache_dir=f.cache_dir, seed=f.seed,
-                    output=f.output)
+                    output=f.output, progress=True)
   for name, value in record["metrics"].items():
     if isinstance(value, dict) and "fid" in value:
       print(f"{name}:\n{upsampled_fid.format_table(value)}")

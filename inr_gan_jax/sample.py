@@ -31,6 +31,7 @@ from inr_gan_jax.render import export
 from inr_gan_jax.model import generator as generator_lib
 from inr_gan_jax.render import gradients
 from inr_gan_jax.utils import image_utils
+from inr_gan_jax.utils import progress as progress_lib
 from inr_gan_jax.model import inr
 from inr_gan_jax.render import tiling
 from inr_gan_jax.model import truncation
@@ -94,6 +95,7 @@ class Request:
   export_inr: bool = False
   write_gradients: bool = False
   grid_cols: int = 0
+  progress: bool = False   # bars with ETA on stderr (the CLI turns them on)
 
 
 def latents(generator: generator_lib.Generator, seeds: Sequence[int]) -> jax.Array:
@@ -144,11 +146,14 @@ def sample_to_dir(sampler: Sampler, req: Request, source: Optional[Dict[str, Any
   written: Dict[str, List[str]] = {"images": [], "inr": [], "gradients": [], "grid": []}
   all_images = []
   x0, y0, x1, y1 = req.window
-  for start in range(0, len(req.seeds), batch):
+  starts = range(0, len(req.seeds), batch)
+  # Many seeds: a bar over seeds (a tiled render has its own bar over tiles).
+  for start in progress_lib.track(starts, len(starts), "batches of seeds",
+                                  enabled=req.progress and not tiled and len(starts) > 1):
     seeds = list(req.seeds[start:start + batch])
     theta = sampler.theta(latents(g, seeds), req.psi)
     images = sampler.render(theta, req.height, req.width, req.window, req.max_pixels_per_call,
-                            progress=tiled, to_uint8=True)  # [b, H, W, C] uint8
+                            progress=tiled and req.progress, to_uint8=True)  # [b, H, W, C] uint8
     for i, seed in enumerate(seeds):
       path = os.path.join(req.out, f"seed_{seed:04d}.png")
       image_utils.save_png(path, images[i])
@@ -245,7 +250,7 @@ def request_from_flags(default_resolution: int) -> Request:
                  psi=truncation.check_psi(_flag("truncation")), out=_flag("out"),
                  max_pixels_per_call=_flag("max_pixels_per_call"), batch_size=_flag("render_batch"),
                  export_inr=_flag("export_inr"), write_gradients=_flag("write_gradients"),
-                 grid_cols=_flag("grid_cols"))
+                 grid_cols=_flag("grid_cols"), progress=True)
 
 
 def checkpoint_path() -> str:

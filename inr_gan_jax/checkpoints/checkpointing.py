@@ -388,7 +388,8 @@ class TrainCheckpointer:
     # Our manager registered the standard handler for the state, which restores whole trees
     # only; a bare read-only manager picks the PyTree handler that reads a subset.
     reader = ocp.CheckpointManager(pathlib.Path(self._directory).resolve(),
-                                   options=ocp.CheckpointManagerOptions(read_only=True))
+                                   options=ocp.CheckpointManagerOptions(
+                                       read_only=True, create=False, save_interval_steps=0))
     try:
       restored = reader.restore(step, args=ocp.args.Composite(**{
           _STATE: ocp.args.PyTreeRestore(item=target, restore_args=restore_args,

@@ -18,6 +18,7 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from inr_gan_jax.metrics import coverage as coverage_lib
+from inr_gan_jax.utils import progress as progress_lib
 from inr_gan_jax.metrics import feature_nets
 from inr_gan_jax.metrics import frechet
 from inr_gan_jax.metrics import generated
@@ -78,8 +79,9 @@ class Evaluator:
 
   def __init__(self, net: feature_nets.FeatureNet, data_config, cache_dir: str = "",
                batch_size: int = 64, mesh=None, source_override: Optional[Dict[int, Any]] = None,
-               seed: int = 0):
+               seed: int = 0, progress: bool = False):
     self.net = net
+    self.progress = progress  # bars with ETA on stderr over images embedded (the CLI's choice)
     self.data_config = data_config
     self.cache = stats_lib.StatsCache(cache_dir) if cache_dir else None
     self.extractor = stats_lib.FeatureExtractor(net.apply_fn, net.params, mesh, batch_size)
@@ -91,6 +93,9 @@ class Evaluator:
       self.logits_extractor = stats_lib.FeatureExtractor(net.logits_fn, net.params,
                                                          self.extractor.mesh, batch_size)
     self._real_outputs: Dict[Tuple[int, int], Tuple[Any, Any]] = {}
+
+  def _track(self, batches, num: int, desc: str):
+    return progress_lib.track(batches, num, desc, sizes=len, enabled=self.progress, unit="images")
 
   def replicate(self, tree):
     """Places generator params on every device of the extraction mesh."""
@@ -112,8 +117,9 @@ class Evaluator:
 
     def compute():
       t0 = time.time()
-      s = stats_lib.accumulate(stats_lib.source_batches(source, num, self.batch_size),
-                               self.extractor, self.net.dim, max_kept)
+      batches = self._track(stats_lib.source_batches(source, num, self.batch_size), num,
+                            f"real {resolution}px")
+      s = stats_lib.accumulate(batches, self.extractor, self.net.dim, max_kept)
       logging.info("Real statistics: %d images at %dpx in %.1f s.", num, resolution,
                    time.time() - t0)
       return s
@@ -127,10 +133,12 @@ class Evaluator:
   def fake_batches(self, generator, params, num: int, w_avg=None, truncation_psi: float = 1.0,
                    size: Optional[int] = None, seed: Optional[int] = None):
     """uint8 sample batches of the generator, data-parallel over the extraction mesh."""
-    return generated.sample_batches(generator, self.replicate(params), num, self.batch_size,
-                                    size or generator.resolution,
-                                    self.seed if seed is None else seed, self.replicate(w_avg),
-                                    truncation_psi, self.extractor.batch_sharding)
+    size = size or generator.resolution
+    batches = generated.sample_batches(generator, self.replicate(params), num, self.batch_size,
+                                       size, self.seed if seed is None else seed,
+                                       self.replicate(w_avg), truncation_psi,
+                                       self.extractor.batch_sharding)
+    return self._track(batches, num, f"generated {size}px")
 
   def fake_stats(self, generator, params, num: int, keep: bool, w_avg=None,
                  truncation_psi: float = 1.0, size: Optional[int] = None,
@@ -155,8 +163,9 @@ class Evaluator:
     source = self.source(res)
     num_real = min(num, len(source))
     if (res, num_real) not in self._real_outputs:  # in memory: periodic evals reuse it
-      self._real_outputs[(res, num_real)] = self._outputs(
-          stats_lib.source_batches(source, num_real, self.batch_size), num_real)
+      self._real_outputs[(res, num_real)] = self._outputs(self._track(
+          stats_lib.source_batches(source, num_real, self.batch_size), num_real,
+          f"real {res}px"), num_real)
     real, real_logits = self._real_outputs[(res, num_real)]
     fake, fake_logits = self._outputs(
         self.fake_batches(generator, params, num, w_avg, truncation_psi), num)

@@ -25,8 +25,6 @@ dropped after evaluation).
 """
 import dataclasses
 import math
-import sys
-import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import jax
@@ -34,6 +32,7 @@ import numpy as np
 
 from inr_gan_jax.model import coords
 from inr_gan_jax.utils import image_utils
+from inr_gan_jax.utils import progress as progress_lib
 from inr_gan_jax.model import inr
 from inr_gan_jax.model import layout as layout_lib
 
@@ -171,18 +170,6 @@ class TiledRenderer:
       yield (slice(*rr), slice(*cr)), pad_plan(plan, self.counts), shape
 
 
-def _progress(done: int, total: int, start: float, stream) -> None:
-  width = 30
-  filled = int(width * done / total)
-  elapsed = time.time() - start
-  eta = elapsed / max(done, 1) * (total - done)
-  stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] tile {done}/{total} "
-               f"{elapsed:6.1f}s elapsed, ETA {eta:6.1f}s")
-  if done == total:
-    stream.write("\n")
-  stream.flush()
-
-
 def render_tiled(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared: Dict[str, Any],
                  height: int, width: int, window: Sequence[float] = coords.UNIT_WINDOW,
                  max_pixels_per_call: int = 1 << 20, progress: bool = False,
@@ -197,7 +184,7 @@ def render_tiled(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared: Di
     window: ``(x0, y0, x1, y1)``.
     max_pixels_per_call: cap on final-grid pixels evaluated per call (per sample),
       which bounds the activations held at once.
-    progress: print a progress bar to stderr.
+    progress: a progress bar with ETA on stderr (:mod:`inr_gan_jax.utils.progress`).
     to_uint8: store the result as uint8 (4x less host memory for huge images).
     evaluate_fn: jitted ``(theta, shared, plan) -> [B, N, C]``; built if None.
 
@@ -211,13 +198,11 @@ def render_tiled(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared: Di
   batch = jax.tree.leaves(theta)[0].shape[0]
   out = np.empty((batch, renderer.height, renderer.width, layout.out_channels),
                  np.uint8 if to_uint8 else np.float32)
-  start = time.time()
-  for i, ((rs, cs), plan, (th, tw)) in enumerate(renderer.plans()):
+  tiles = progress_lib.track(renderer.plans(), len(renderer.tiles), "tiles", enabled=progress)
+  for (rs, cs), plan, (th, tw) in tiles:
     flat = np.asarray(evaluate_fn(theta, shared, plan))  # [B, N_padded, C]
     tile = flat[:, :th * tw].reshape(batch, th, tw, -1)
     if to_uint8:
       tile = image_utils.to_uint8(tile)
     out[:, rs, cs] = tile
-    if progress:
-      _progress(i + 1, len(renderer.tiles), start, sys.stderr)
   return out

@@ -20,6 +20,7 @@ from inr_gan_jax.checkpoints import checkpointing
 from inr_gan_jax import config_lib
 from inr_gan_jax import data as data_lib
 from inr_gan_jax.utils import image_utils
+from inr_gan_jax.utils import progress
 from inr_gan_jax.train import preemption
 from inr_gan_jax.utils import summary
 from inr_gan_jax.train import step as train_step_lib
@@ -52,18 +53,6 @@ class _Console:
 def make_mesh() -> Mesh:
   """A 1-D ``data`` mesh over all devices of all processes."""
   return Mesh(np.array(jax.devices()), ("data",))
-
-
-def _format_eta(seconds: float) -> str:
-  seconds = int(max(0, seconds))
-  h, rem = divmod(seconds, 3600)
-  m, s = divmod(rem, 60)
-  return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
-
-
-def _progress_bar(done: int, total: int, width: int = 24) -> str:
-  filled = int(width * done / max(1, total))
-  return "[" + "#" * filled + "." * (width - filled) + "]"
 
 
 class _Sampler:
@@ -199,8 +188,8 @@ def _log(pending, done, step_log, t_log, t_start, start_step, t, writer, say, js
   rate = (done - start_step) / max(time.time() - t_start, 1e-9)
   eta = (t.num_steps - done) / max(rate, 1e-9)
   kimg = done * t.batch_size / 1000.0
-  say(f"{_progress_bar(done, t.num_steps)} {100.0 * done / t.num_steps:5.1f}% step "
-       f"{done}/{t.num_steps} | kimg {kimg:.1f} | {img_s:.1f} img/s | ETA {_format_eta(eta)} | "
+  say(f"{progress.bar(done, t.num_steps)} {100.0 * done / t.num_steps:5.1f}% step "
+       f"{done}/{t.num_steps} | kimg {kimg:.1f} | {img_s:.1f} img/s | ETA {progress.format_eta(eta)} | "
        f"D {mean['d_loss']:.3f} G {mean['g_loss']:.3f} R1 {mean['r1']:.4f} D(real) "
        f"{mean['d_real']:.3f} D(fake) {mean['d_fake']:.3f} | |gD| {mean['grad_norm_d']:.3f} "
        f"|gG| {mean['grad_norm_g']:.3f}"
