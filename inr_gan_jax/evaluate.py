@@ -35,7 +35,7 @@ _FLAGS = (
     ("string", "workdir", None, "Workdir, checkpoints dir or step dir."),
     ("integer", "step", None, "Checkpoint step (default: latest)."),
     ("list", "metrics", ["fid50k"], "Comma-separated: fid<N>k, kid<N>k, upsampled_fid<N>k, "
-     "coverage<N>k."),
+     "coverage<N>k, eqt<N>k (translation consistency, dB), eqs<N>k (scale consistency, dB)."),
     ("string", "inception_weights", "", "pytorch-fid's pt_inception-2015-12-05-6726825d.pth."),
     ("string", "feature_net", "", "Classifier from experiments/train_feature_net.py, or "
      "random_inception[:SEED] (diagnostic), instead of --inception_weights."),
@@ -77,16 +77,25 @@ def evaluate(path: str, metrics, *, step: Optional[int] = None, inception_weight
   """
   from inr_gan_jax.checkpoints import restore  # local: keeps `--help` fast
   specs = evaluator_lib.parse_metrics(metrics, num_samples)
-  net = feature_nets.from_flags(inception_weights, feature_net)
+  # Consistency (eqt, eqs) compares renders with each other: no feature net, no data.
+  needs_net = any(s.kind not in ("eqt", "eqs") for s in specs)
+  net = feature_nets.from_flags(inception_weights, feature_net) if needs_net else None
   loaded = restore.load_generator(path, step)
-  data_config = data_config or loaded.config.data
-  ev = evaluator_lib.Evaluator(net, data_config, cache_dir or default_cache_dir(path),
-                               batch_size=batch_size, seed=seed, progress=progress)
   t0 = time.time()
   w_center = restore.truncation_center(loaded, path, truncation_psi, truncation_center)
-  values = ev.evaluate(specs, loaded.generator, loaded.params, w_avg=w_center,
-                       truncation_psi=truncation_psi)
-  record = {"step": loaded.step, "feature_net": net.name, "truncation_psi": truncation_psi,
+  if needs_net:
+    ev = evaluator_lib.Evaluator(net, data_config or loaded.config.data,
+                                 cache_dir or default_cache_dir(path), batch_size=batch_size,
+                                 seed=seed, progress=progress)
+    values = ev.evaluate(specs, loaded.generator, loaded.params, w_avg=w_center,
+                         truncation_psi=truncation_psi)
+  else:
+    from inr_gan_jax.metrics import consistency
+    values = {s.name: consistency.consistency(loaded.generator, loaded.params, s.num, batch_size,
+                                              seed, w_center, truncation_psi, kind=s.kind)
+              for s in specs}
+  record = {"step": loaded.step, "feature_net": net.name if net else None,
+            "truncation_psi": truncation_psi,
             "truncation_center": truncation_center if truncation_psi != 1.0 else None,
             "seed": seed, "seconds": round(time.time() - t0, 1), "metrics": values}
   out = output or results_path(path, loaded.step)

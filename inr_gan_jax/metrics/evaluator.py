@@ -24,14 +24,14 @@ from inr_gan_jax.metrics import frechet
 from inr_gan_jax.metrics import generated
 from inr_gan_jax.metrics import stats as stats_lib
 
-_METRIC = re.compile(r"^(fid|kid|upsampled_fid|coverage)(\d+)k$")
+_METRIC = re.compile(r"^(fid|kid|upsampled_fid|coverage|eqt|eqs)(\d+)k$")
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
 
 
 @dataclasses.dataclass(frozen=True)
 class MetricSpec:
-  kind: str          # "fid" | "kid" | "upsampled_fid" | "coverage"
+  kind: str          # "fid" | "kid" | "upsampled_fid" | "coverage" | "eqt" | "eqs"
   num: int           # generated images
   name: str          # as requested, e.g. "fid50k"
 
@@ -43,8 +43,9 @@ def parse_metrics(names: Sequence[str], num_samples: int = 0) -> List[MetricSpec
     name = name.strip()
     m = _METRIC.match(name)
     if not m:
-      raise ValueError(f"unknown metric {name!r}; use fid<N>k, kid<N>k, upsampled_fid<N>k or "
-                       "coverage<N>k (e.g. fid50k, kid50k, upsampled_fid10k, coverage10k)")
+      raise ValueError(f"unknown metric {name!r}; use fid<N>k, kid<N>k, upsampled_fid<N>k, "
+                       "coverage<N>k, eqt<N>k or eqs<N>k (e.g. fid50k, kid50k, "
+                       "upsampled_fid10k, coverage10k, eqt1k)")
     num = num_samples or int(m.group(2)) * 1000
     if num < 2:
       raise ValueError(f"metric {name!r} needs at least 2 samples, got {num}")
@@ -188,6 +189,12 @@ class Evaluator:
         results[spec.name], fake_cache[spec.num] = self.coverage(
             generator, params, spec.num, w_avg, truncation_psi)
         logging.info("%s = %s (%.1f s)", spec.name, results[spec.name], time.time() - t0)
+        continue
+      if spec.kind in ("eqt", "eqs"):  # consistency under window shifts / rescaling (dB)
+        from inr_gan_jax.metrics import consistency  # pylint: disable=g-import-not-at-top
+        results[spec.name] = consistency.consistency(
+            generator, params, spec.num, self.batch_size, self.seed, w_avg, truncation_psi,
+            kind=spec.kind)
         continue
       if spec.kind == "upsampled_fid":
         results[spec.name] = upsampled_fid.upsampled_fid(
