@@ -112,7 +112,9 @@ def main(argv):
   del argv
   from inr_gan_jax.checkpoints import restore
   from inr_gan_jax.model import generator as generator_lib
+  from inr_gan_jax.utils import cli_flags
   from inr_gan_jax.utils import plotting
+  cli_flags.quiet_library_logs()
   if not FLAGS.runs:
     raise app.UsageError("give --runs=WORKDIR[,WORKDIR...]")
   per_run: Dict[str, Dict[str, np.ndarray]] = {}
