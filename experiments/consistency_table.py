@@ -10,7 +10,6 @@ table replaces the ``consistency`` block of that markdown file. Cost: about
 10 s per MNIST run on a 2-core CPU.
 """
 import json
-import os
 
 from absl import app
 from absl import flags
