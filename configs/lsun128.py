@@ -1,7 +1,13 @@
 r"""INR-GAN on LSUN bedroom 128x128.
 
-Run: python -m inr_gan_jax.main --config=configs/lsun128.py --workdir=runs/lsun128 \
-         --config.data.data_dir=/path/to/tensorflow_datasets
+Run (accelerators) on LSUN as distributed, the LMDB directory of the official download:
+  python -m inr_gan_jax.main --config=configs/lsun128.py --workdir=runs/lsun128 \
+      --config.data.path=/path/to/bedroom_train_lmdb
+Faster start: convert once (centre crop + resize, progress bar) and train from the zip:
+  inr-gan-dataset --source=/path/to/bedroom_train_lmdb --resolution=128 --out=bedroom128.zip
+  ... --config.data.source=folder --config.data.path=bedroom128.zip
+Or from a prepared TFDS array_record dataset:
+  ... --config.data.source=tfds --config.data.data_dir=/path/to/tensorflow_datasets
 
 INR layout: the lsun256 layout one octave down (blocks at 64 and 128 with
 8 x 512 and 4 x 64 FMM layers, 32 Fourier frequencies, rank 10). The paper
@@ -16,7 +22,7 @@ from inr_gan_jax import config_lib
 
 def get_config(arg=None):
   return config_lib.dataset_config(
-      arg, resolution=128, data_source="tfds", data_name="lsun/bedroom",
+      arg, resolution=128, data_source="lmdb", data_name="lsun/bedroom",
       model=config_lib.model_config(
           resolution=128, block_resolutions=(64, 128), block_widths=(512, 64),
           block_depths=(8, 4)))

@@ -1,8 +1,13 @@
 r"""INR-GAN on LSUN bedroom 256x256 (the paper's main setting).
 
-Run (GPU/TPU pod; LSUN prepared as a TFDS array_record dataset):
+Run (accelerators) on LSUN as distributed, the LMDB directory of the official download:
   python -m inr_gan_jax.main --config=configs/lsun256.py --workdir=runs/lsun256 \
-      --config.data.data_dir=/path/to/tensorflow_datasets
+      --config.data.path=/path/to/bedroom_train_lmdb
+Faster start: convert once (centre crop + resize, progress bar) and train from the zip:
+  inr-gan-dataset --source=/path/to/bedroom_train_lmdb --resolution=256 --out=bedroom256.zip
+  ... --config.data.source=folder --config.data.path=bedroom256.zip
+Or from a prepared TFDS array_record dataset:
+  ... --config.data.source=tfds --config.data.data_dir=/path/to/tensorflow_datasets
 Table 1 variants: ``--config=configs/lsun256.py:fmm`` (or latent_conditioned,
 hypernetwork, fourier, inr_gan).
 
@@ -29,7 +34,7 @@ from inr_gan_jax import config_lib
 
 def get_config(arg=None):
   return config_lib.dataset_config(
-      arg, resolution=256, data_source="tfds", data_name="lsun/bedroom",
+      arg, resolution=256, data_source="lmdb", data_name="lsun/bedroom",
       model=config_lib.model_config(
           resolution=256, block_resolutions=(128, 256), block_widths=(512, 64),
           block_depths=(8, 4)))

@@ -275,6 +275,7 @@ def validate(config: ml_collections.ConfigDict, num_devices: int = 1) -> None:
   if group < 1 or (t.batch_size // num_devices) % group:
     raise ValueError(f"per-device batch {t.batch_size // num_devices} must be a multiple of the "
                      f"minibatch-stddev group ({config.discriminator.mbstd_group})")
-  if config.data.source not in ("shapes", "npz", "folder", "tfds"):
-    raise ValueError(f"config.data.source={config.data.source!r}; choose shapes, npz, folder "
-                     "or tfds")
+  from inr_gan_jax.data import config as data_config  # local: keep config loading light
+  if config.data.source not in data_config.SOURCES:
+    raise ValueError(f"config.data.source={config.data.source!r}; choose one of "
+                     f"{', '.join(data_config.SOURCES)}")

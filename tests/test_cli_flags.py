@@ -71,6 +71,7 @@ class HelpTest(parameterized.TestCase):
                                         "num_samples", "batch_size")),
       ("fit", "inr-gan-fit", ("mode", "out", "data", "steps", "checkpoint", "space")),
       ("render_inr", "inr-gan-render", ("resolution", "window", "out")),
+      ("dataset", "inr-gan-dataset", ("source", "out", "resolution", "max_images")),
   )
   def test_help_names_main_flags(self, command, script, names):
     self._check_help([sys.executable, "-m", f"inr_gan_jax.{command}", "--help"], command, names)

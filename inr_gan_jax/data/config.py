@@ -9,14 +9,14 @@ from inr_gan_jax.data import npz
 from inr_gan_jax.data import shapes
 from inr_gan_jax.data import tfds_source
 
-SOURCES = ("shapes", "npz", "folder", "tfds")
+SOURCES = ("shapes", "npz", "folder", "lmdb", "tfds")
 
 
 def default_data_config() -> ml_collections.ConfigDict:
   """All data keys with their defaults (experiment configs start from this)."""
   config = ml_collections.ConfigDict()
   config.source = "shapes"  # One of SOURCES.
-  config.path = ""  # npz: .npz/.npy file; folder: directory or .zip.
+  config.path = ""  # npz: .npz/.npy file; folder: directory or .zip; lmdb: LMDB directory.
   config.name = ""  # tfds: dataset name, e.g. 'lsun/bedroom', 'mnist'.
   config.split = "train"  # tfds split (slicing such as 'train[:10%]' works).
   config.data_dir = ""  # tfds data_dir; '' = tfds default.
@@ -44,7 +44,10 @@ def build_source(data_config, resolution: int) -> base.ImageSource:
   if cfg.source == "npz":
     return npz.load_array_source(cfg.path, resolution, key=cfg.key,
                                  num_examples=cfg.num_examples)
-  if cfg.source == "folder":
+  if cfg.source == "lmdb" and not folder.is_lmdb(cfg.path):
+    raise FileNotFoundError(f"data.source=lmdb: {cfg.path!r} is not an LMDB directory (one "
+                            "holding data.mdb, e.g. LSUN's bedroom_train_lmdb)")
+  if cfg.source in ("folder", "lmdb"):  # one reader class: directory, zip or LMDB
     return folder.FolderSource(
         cfg.path, resolution, on_corrupt=cfg.on_corrupt,
         num_examples=cfg.num_examples, decode=cfg.decode,

@@ -1,4 +1,8 @@
-"""Images from a directory tree or a .zip archive (png / jpg / jpeg / webp).
+"""Images from a directory tree, a .zip archive or an LMDB (png / jpg / jpeg / webp).
+
+LMDB is how LSUN is distributed (``bedroom_train_lmdb/`` holding ``data.mdb``):
+keys are image ids, values encoded images (webp or jpeg). Keys are served in
+LMDB's own (sorted) order, so index i names the same image everywhere.
 
 Files are listed recursively and sorted by their relative path, so index i
 names the same file on every machine and every run. Each file is converted by
@@ -107,8 +111,59 @@ class _ZipReader:
     return [[self.zip_path, s.st_size, s.st_mtime_ns], self.names]
 
 
+def is_lmdb(path: str) -> bool:
+  """An LMDB environment: a directory holding ``data.mdb``, or that file itself."""
+  return (os.path.isdir(path) and os.path.isfile(os.path.join(path, "data.mdb"))) or (
+      os.path.basename(path) == "data.mdb")
+
+
+_LMDB_ENVS: dict = {}
+_LMDB_LOCK = threading.Lock()
+
+
+def _open_lmdb(lmdb, root: str):
+  """One read-only environment per LMDB and process (lmdb refuses to open one twice)."""
+  key = os.path.realpath(root)
+  with _LMDB_LOCK:
+    if key not in _LMDB_ENVS:
+      _LMDB_ENVS[key] = lmdb.open(root, readonly=True, lock=False, readahead=False,
+                                  max_readers=256, subdir=True)
+    return _LMDB_ENVS[key]
+
+
+class _LmdbReader:
+  """Reads the values of an LMDB (read-only, no locks: safe from many threads)."""
+
+  def __init__(self, path: str):
+    try:
+      import lmdb  # pylint: disable=g-import-not-at-top
+    except ImportError:
+      raise ImportError("reading LMDB needs the lmdb package: pip install lmdb "
+                        "(or pip install -e \".[lmdb]\")") from None
+    self.root = os.path.dirname(path) if os.path.basename(path) == "data.mdb" else path
+    self._env = _open_lmdb(lmdb, self.root)
+    with self._env.begin() as txn:
+      # Cursor order is key order. Keys are ids, not file names: keep them all.
+      self.names = [key.decode("utf-8", "surrogateescape")
+                    for key in txn.cursor().iternext(keys=True, values=False)]
+
+  def path(self, name: str) -> str:
+    return f"{self.root}[{name}]"
+
+  def read(self, name: str) -> bytes:
+    with self._env.begin(buffers=False) as txn:
+      value = txn.get(name.encode("utf-8", "surrogateescape"))
+    if value is None:
+      raise KeyError(f"key {name!r} not in {self.root}")
+    return value
+
+  def fingerprint(self) -> list:
+    s = os.stat(os.path.join(self.root, "data.mdb"))
+    return [[self.root, s.st_size, s.st_mtime_ns], len(self.names)]
+
+
 class FolderSource:
-  """Images under a directory (recursive) or inside a .zip, as uint8 [R, R, 3]."""
+  """Images under a directory (recursive), inside a .zip, or in an LMDB, as uint8 [R, R, 3]."""
 
   def __init__(self, path: str, resolution: int, *, on_corrupt: str = "skip",
                num_examples: int = 0, decode: str = "auto",
@@ -120,15 +175,17 @@ class FolderSource:
       raise ValueError(
           f"decode must be 'auto', 'eager' or 'lazy', got {decode!r}")
     if not path or not os.path.exists(path):
-      raise FileNotFoundError(f"Image folder or zip not found: {path!r}")
+      raise FileNotFoundError(f"Image folder, zip or LMDB not found: {path!r}")
     self.path = path
     self.on_corrupt = on_corrupt
-    if os.path.isdir(path):
+    if is_lmdb(path):
+      self._reader = _LmdbReader(path)
+    elif os.path.isdir(path):
       self._reader = _DirReader(path)
     elif zipfile.is_zipfile(path):
       self._reader = _ZipReader(path)
     else:
-      raise ValueError(f"{path!r} is neither a directory nor a .zip archive")
+      raise ValueError(f"{path!r} is neither a directory, a .zip archive nor an LMDB")
     names = self._reader.names
     if num_examples:
       names = names[:num_examples]
@@ -245,6 +302,28 @@ class FolderSource:
             logging.warning("Skipping unreadable image %s (%d skipped so far): %s",
                             e.path, len(self.skipped_paths), e)
     raise ValueError(f"None of the images in {self.path!r} could be decoded")
+
+  def iter_readable(self, batch: int = 64):
+    """Yields ``(count_read, images [b, R, R, 3])`` over the files in order, bad ones dropped.
+
+    For conversion (``inr_gan_jax.dataset``): each file is decoded once, in the
+    thread pool; unreadable files are skipped and counted (or raise, 'fail').
+    """
+    for lo in range(0, len(self._names), batch):
+      names = self._names[lo:lo + batch]
+      good = []
+      for result in self._pool.map(self._try_decode, names):
+        if not isinstance(result, base.CorruptImageError):
+          good.append(result)
+          continue
+        if self.on_corrupt == "fail":
+          raise result
+        self.skipped_paths.append(result.path)
+        logging.warning("Skipping unreadable image %s (%d skipped so far): %s", result.path,
+                        len(self.skipped_paths), result)
+      images = (np.stack(good) if good else
+                np.empty((0, self.resolution, self.resolution, 3), np.uint8))
+      yield len(names), images
 
   def get(self, indices: np.ndarray) -> np.ndarray:
     """uint8 [len(indices), R, R, 3]."""
