@@ -35,6 +35,7 @@ if _ROOT not in sys.path:
   sys.path.insert(0, _ROOT)
 
 from absl import app  # pylint: disable=g-import-not-at-top
+from benchmarks import common
 from absl import flags
 import jax
 import jax.numpy as jnp
@@ -83,27 +84,6 @@ def macs_per_image(gen: generator_lib.Generator, side: int) -> int:
           + layout.inr_macs(side, side))
 
 
-def dominant_layer(gen: generator_lib.Generator) -> dict:
-  """Shape ``(N, K, O)`` of the INR layer with the most MACs at training resolution."""
-  layout = gen.layout
-  best = None
-  for blk in layout.blocks:
-    n = blk.resolution ** 2
-    for lyr in blk.layers:
-      cand = (n * lyr.fan_in * lyr.out_dim, n, lyr.fan_in, lyr.out_dim, f"{blk.name}/{lyr.name}")
-      best = max(best, cand) if best else cand
-  _, n, k, o, name = best
-  return {"layer": name, "N": n, "K": k, "O": o}
-
-
-def _time_once(fn, calls: int = 1) -> float:
-  """Mean wall time of ``calls`` back-to-back calls, each waited for."""
-  start = time.perf_counter()
-  for _ in range(calls):
-    jax.block_until_ready(fn())
-  return (time.perf_counter() - start) / calls
-
-
 def run(model_cfg, batch: int, sides: list, repeats: int, seed: int) -> dict:
   if batch < 1 or repeats < 1:
     raise ValueError(f"--batch and --repeats must be >= 1, got {batch} and {repeats}")
@@ -112,7 +92,7 @@ def run(model_cfg, batch: int, sides: list, repeats: int, seed: int) -> dict:
   z = gen.sample_z(jax.random.key(seed + 1), batch)  # [B, latent_dim]
 
   # Reference: per-sample weights, like the FMM layers ([B, N, K] x [B, K, O]).
-  ref = dominant_layer(gen)
+  ref = common.dominant_layer(gen)
   ka, kb = jax.random.split(jax.random.key(seed + 2))
   x = jax.random.normal(ka, (batch, ref["N"], ref["K"]), jnp.float32)  # [B, N, K]
   w = jax.random.normal(kb, (batch, ref["K"], ref["O"]), jnp.float32)  # [B, K, O]
@@ -128,21 +108,21 @@ def run(model_cfg, batch: int, sides: list, repeats: int, seed: int) -> dict:
     start = time.perf_counter()
     same_as_generate.lower(params, z, inr.make_plan(gen.layout, s, s)).compile()
     compile_s[s] = time.perf_counter() - start
-  first = {s: _time_once(lambda s=s: gen.generate(params, z, s, s)) for s in sides}
-  ref_first = _time_once(lambda: matmul(x, w))
+  first = {s: common.time_once(lambda s=s: gen.generate(params, z, s, s)) for s in sides}
+  ref_first = common.time_once(lambda: matmul(x, w))
   full = sides[0]
   full_macs = macs_per_image(gen, full)
   # Time-match the reference to the full-resolution generator call: a busy
   # neighbour that comes and goes then hits both about equally often.
-  ref_calls = min(50, max(1, round(_time_once(lambda: gen.generate(params, z, full, full))
-                                   / _time_once(lambda: matmul(x, w)))))
+  ref_calls = min(50, max(1, round(common.time_once(lambda: gen.generate(params, z, full, full))
+                                   / common.time_once(lambda: matmul(x, w)))))
   times = {s: [] for s in sides}
   ref_times, ratios = [], []
   for _ in range(repeats):  # interleaved: every repeat sees the same machine state
     for s in sides:
-      times[s].append(_time_once(lambda s=s: gen.generate(params, z, s, s)))
+      times[s].append(common.time_once(lambda s=s: gen.generate(params, z, s, s)))
       if s == full:  # the reference block runs right after the call it is compared with
-        ref_times.append(_time_once(lambda: matmul(x, w), ref_calls))
+        ref_times.append(common.time_once(lambda: matmul(x, w), ref_calls))
         ratios.append(ref_times[-1] * 2.0 * full_macs * batch / (times[full][-1] * ref_flops))
 
   ref_median = statistics.median(ref_times)
