@@ -30,6 +30,10 @@ Model keys (``config.model``)::
                       coordinate features (0 = off, the paper's INR). Beyond the paper: a spatially
                       varying per-sample input, still a function of continuous (x, y)
   latent_grid_channels channels C of that grid (16)
+  fourier_max_cycles  soft cap on every frequency row, in cycles per training image: a row w
+                      is used as w * W tanh(|w| / W) / |w| with W = 2 pi * cap (0 = off). On
+                      CelebA-HQ 64 single rows run away to 7-9 cycles and draw a lattice
+                      (docs/analyses.md); beyond the paper
   bias_std            std of the predicted hidden biases at initialisation (0.2): the
                       additive, per-sample path from the latent into every layer
   lrelu_slope         INR activation: leaky ReLU slope
@@ -96,6 +100,7 @@ def model_config(**overrides) -> ml_collections.ConfigDict:
   m.fourier_offset_std = 0.1
   m.to_rgb = "predicted"
   m.latent_grid = 0
+  m.fourier_max_cycles = 0.0
   m.latent_grid_channels = 16
   m.generator = "inr"
   m.conv_width = 256

@@ -35,6 +35,10 @@ def np_forward(layout, theta, shared, height, width, window=(0, 0, 1, 1)):
       node[key] = {**node.get(key, {}), **val}
     if blk.coord_encoding == "fourier":
       freqs = node["fourier"]["w"] + node["fourier"].get("dw", 0)  # shared + per-sample offset
+      if blk.fourier_max_cycles:  # soft cap: norm r -> L tanh(r / L), L = 2 pi cycles
+        lim = 2 * np.pi * blk.fourier_max_cycles
+        r = np.linalg.norm(freqs, axis=-1, keepdims=True)
+        freqs = freqs / r * lim * np.tanh(r / lim)
       ph = pts @ freqs.T
       e = np.concatenate([np.sin(ph), np.cos(ph)], -1)
     else:
@@ -107,6 +111,7 @@ class INRTest(parameterized.TestCase):
       ("fourier_shared", dict(fourier_kind="shared")),
       ("fourier_offset", dict(fourier_kind="offset", fourier_offset_std=0.5, bias_std=1.0)),
       ("latent_grid", dict(latent_grid=4, latent_grid_channels=5)),
+      ("fourier_capped", dict(fourier_max_cycles=0.5, fourier_scale=6.0)),
       ("latent_grid_raw", dict(latent_grid=3, coord_encoding="raw", fmm_rank=0,
                                block_resolutions=(16,), block_widths=(16,), block_depths=(2,))),
       ("raw_coords", dict(coord_encoding="raw", fmm_rank=0, block_resolutions=(16,),

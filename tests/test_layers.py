@@ -93,6 +93,19 @@ class LayersTest(absltest.TestCase):
     self.assertEqual(int((np.asarray(dg[..., 0]) > 0).sum()), 4)
     np.testing.assert_array_equal(np.asarray(dg[..., 1]), 0.0)
 
+  def test_soft_cap_rows_bounds_norms_keeps_directions_and_short_rows(self):
+    w = np.array([[1e-3, 0.0], [3.0, 4.0], [300.0, -400.0], [0.0, 0.0]], np.float32)
+    out = np.asarray(layers.soft_cap_rows(w, 10.0))
+    norms = np.linalg.norm(out, axis=-1)
+    np.testing.assert_allclose(norms[:3], 10.0 * np.tanh(np.array([1e-3, 5.0, 500.0]) / 10.0),
+                               rtol=1e-5)
+    self.assertLessEqual(norms.max(), 10.0)
+    np.testing.assert_allclose(out[1] / norms[1], [0.6, 0.8], rtol=1e-5)  # same direction
+    np.testing.assert_allclose(out[0], w[0], rtol=1e-5)  # short rows pass unchanged
+    np.testing.assert_array_equal(out[3], 0.0)
+    g = jax.grad(lambda v: layers.soft_cap_rows(v, 10.0).sum())(jnp.asarray(w))
+    self.assertTrue(np.all(np.isfinite(np.asarray(g))))  # the zero row too
+
 
 if __name__ == "__main__":
   absltest.main()

@@ -117,17 +117,22 @@ def layer_weight(layout: layout_lib.INRLayout, lyr: layout_lib.LayerSpec,
   return w
 
 
-def fourier_matrix(params: Dict[str, Any]) -> jax.Array:
-  """A block's frequency matrix ``[n, 2]``: ``w``, plus the per-sample offset ``dw`` if any."""
+def fourier_matrix(params: Dict[str, Any], max_cycles: float = 0.0) -> jax.Array:
+  """A block's frequency matrix ``[n, 2]``: ``w`` (+ the per-sample offset ``dw``), capped.
+
+  With ``max_cycles > 0`` each row is softly capped at that many cycles per
+  training image (``layers.soft_cap_rows``).
+  """
   f = params["fourier"]
-  return f["w"] + f["dw"] if "dw" in f else f["w"]
+  w = f["w"] + f["dw"] if "dw" in f else f["w"]
+  return layers.soft_cap_rows(w, 2.0 * np.pi * max_cycles) if max_cycles else w
 
 
 def coordinate_features(blk: layout_lib.BlockSpec, params: Dict[str, Any],
                         points: jax.Array) -> jax.Array:
   """A block's coordinate features at ``points [N, 2]``: ``[N, coord_dim]``."""
   if blk.coord_encoding == "fourier":
-    e = layers.fourier_features(points, fourier_matrix(params))  # [N, 2n]
+    e = layers.fourier_features(points, fourier_matrix(params, blk.fourier_max_cycles))  # [N, 2n]
   else:
     e = 2.0 * points - 1.0  # raw (x, y), centred so the training square is [-1, 1]^2
   if blk.grid_size:

@@ -49,6 +49,17 @@ def grid_features(p: jax.Array, grid: jax.Array) -> jax.Array:
   return jnp.einsum("nabc,na,nb->nc", taps, wy, wx)  # [N, C]
 
 
+def soft_cap_rows(w: jax.Array, limit: float) -> jax.Array:
+  """Rows of ``w [..., n, d]`` with their norm r mapped to ``limit * tanh(r / limit)``.
+
+  Identity to first order for short rows, and no row longer than ``limit``;
+  smooth, so gradients flow everywhere.
+  """
+  # The epsilon keeps the norm's gradient finite at a zero row (scale -> 1 there).
+  r = jnp.sqrt(jnp.sum(jnp.square(w), axis=-1, keepdims=True) + 1e-24)  # [..., n, 1]
+  return w * (limit * jnp.tanh(r / limit) / r)
+
+
 def fmm_weight(w_shared: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
   """Factorized multiplicative modulation ``W = W_s * 2 sigmoid(A @ B)``.
 

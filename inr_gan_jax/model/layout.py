@@ -100,6 +100,7 @@ class BlockSpec:
   to_rgb: LayerSpec
   grid_size: int = 0      # side of the per-sample latent grid read at every point (0 = none)
   grid_channels: int = 0  # its channels, appended to the coordinate features
+  fourier_max_cycles: float = 0.0  # soft cap on frequency rows, cycles per image (0 = none)
 
   @property
   def coord_dim(self) -> int:
@@ -324,6 +325,9 @@ def layout_from_config(model) -> INRLayout:
   if model.upsample not in ("nearest", "bilinear"):
     raise ValueError(f"model.upsample must be 'nearest' or 'bilinear', got {model.upsample!r}")
   grid, grid_c = int(model.get("latent_grid", 0)), int(model.get("latent_grid_channels", 16))
+  max_cycles = float(model.get("fourier_max_cycles", 0.0))
+  if max_cycles < 0:
+    raise ValueError(f"model.fourier_max_cycles must be >= 0 (0 = off), got {max_cycles}")
   if grid < 0 or (grid and grid_c < 1):
     raise ValueError(f"model.latent_grid must be >= 0 and latent_grid_channels >= 1, got "
                      f"{grid}, {grid_c}")
@@ -357,7 +361,8 @@ def layout_from_config(model) -> INRLayout:
     blocks.append(BlockSpec(
         name=f"block{k}", resolution=r, coord_encoding=model.coord_encoding, num_fourier=n,
         fourier_kind=SHARED if latent else _FOURIER_KINDS[model.get("fourier_kind", "predicted")],
-        layers=tuple(layers), to_rgb=to_rgb, grid_size=grid_k, grid_channels=grid_c if grid_k else 0))
+        layers=tuple(layers), to_rgb=to_rgb, grid_size=grid_k, grid_channels=grid_c if grid_k else 0,
+        fourier_max_cycles=max_cycles))
     prev = w
   return INRLayout(resolution=int(model.resolution), out_channels=int(model.out_channels),
                    blocks=tuple(blocks), fourier_scale=float(model.fourier_scale),

@@ -73,7 +73,7 @@ def materialize(layout: layout_lib.INRLayout, theta_one: Dict[str, Any],
   for blk in layout.blocks:
     bp = inr._merged(theta_one, shared, blk.name)  # pylint: disable=protected-access
     if blk.coord_encoding == "fourier":
-      out[f"{blk.name}/fourier/w"] = inr.fourier_matrix(bp)
+      out[f"{blk.name}/fourier/w"] = inr.fourier_matrix(bp, blk.fourier_max_cycles)
     if blk.grid_size:
       out[f"{blk.name}/grid/v"] = bp["grid"]["v"]
     for lyr in blk.layers:
