@@ -6,6 +6,7 @@ Several hosts: run the same command on every host with ``--num_processes``,
 ``--process_id`` and ``--coordinator_address`` (or on a cluster that
 ``jax.distributed.initialize()`` auto-detects, with ``--distributed``).
 """
+import difflib
 import sys
 from typing import List, Optional
 
@@ -44,9 +45,12 @@ def unknown_override(argv: List[str]) -> Optional[str]:
     for key in dotted.split("."):
       if not hasattr(node, "keys") or key not in node:
         where = "config." + ".".join(walked) if walked else "config"
-        known = ", ".join(sorted(node.keys())) if hasattr(node, "keys") else "(not a section)"
-        return (f"unknown config key {dotted!r} in {a!r}: {where} has no {key!r}. Known keys of "
-                f"{where}: {known}.")
+        keys = sorted(node.keys()) if hasattr(node, "keys") else []
+        close = difflib.get_close_matches(key, keys, n=3)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        known = ", ".join(keys) if keys else "(not a section)"
+        return (f"unknown config key {dotted!r} in {a!r}: {where} has no {key!r}.{hint} Known "
+                f"keys of {where}: {known}.")
       node, walked = node[key], walked + [key]
   return None
 
@@ -55,9 +59,11 @@ def parse_flags(argv: List[str]) -> List[str]:
   """absl's parser, with a one-line message instead of a traceback for a bad config override."""
   try:
     return flags.FLAGS(argv)
+  except flags.Error as e:  # a bad value, a missing flag: absl's own one-line report
+    print(f"FATAL Flags parsing error: {e}\nPass --helpshort or --helpfull to see help on flags.",
+          file=sys.stderr)
+    sys.exit(1)
   except (AttributeError, KeyError, TypeError, ValueError) as e:
-    if isinstance(e, flags.Error):
-      raise  # absl prints its own usage message for these
     try:
       message = unknown_override(argv)
     except Exception:  # pylint: disable=broad-except  (the config file itself is broken)
@@ -82,9 +88,22 @@ def main(argv):
 
 
 def run(config, workdir: str) -> int:
-  """Trains; a failed write (full disk, lost mount) ends with one line and status 1."""
+  """Trains. Expected failures end with one line: a bad value or missing data (status 2), a
+  failed write such as a full disk (status 1); ``--verbosity=1`` keeps the traceback."""
+  verbose = flags.FLAGS.is_parsed() and flags.FLAGS["verbosity"].present
   try:
+    config_lib.validate(config, num_devices=jax.device_count())
     train.train_and_evaluate(config, workdir)
+  except (ValueError, FileNotFoundError) as e:
+    if verbose:
+      raise
+    print(f"FATAL: {e}", file=sys.stderr, flush=True)
+    return 2
+  except train.NonFiniteError as e:  # says which checkpoint is good and what to change
+    if verbose:
+      raise
+    print(f"FATAL: {e}", file=sys.stderr, flush=True)
+    return 1
   except OSError as e:
     print(f"FATAL: {write_failure_message(e, workdir)}", file=sys.stderr, flush=True)
     return 1

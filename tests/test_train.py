@@ -163,6 +163,20 @@ class BinaryTest(absltest.TestCase):
     np.testing.assert_array_equal(steps, [r["step"] for r in rows])
     np.testing.assert_allclose(d_loss, [r["d_loss"] for r in rows])
 
+  def test_cli_bad_value_and_missing_data_are_one_line(self):
+    for override, message in (("--config.train.lr_hyper=-1", "FATAL: config.train.lr_hyper=-1.0 "
+                                                               "must be > 0"),
+                              ("--config.data.path=/nonexistent.npz",
+                               "FATAL: npz/npy file not found: '/nonexistent.npz' (set "
+                               "--config.data.path"),
+                              ("--config.train.num_steps=abc", "FATAL Flags parsing error")):
+      workdir = tempfile.mkdtemp()
+      c = "--config.data.source=npz" if "data.path" in override else "--config.seed=0"
+      proc = run_cli(workdir, c, override)
+      self.assertNotEqual(proc.returncode, 0, override)
+      self.assertNotIn("Traceback", proc.stderr, override)
+      self.assertIn(message, proc.stderr)
+
   def test_cli_unknown_key_is_a_clear_error(self):
     workdir = tempfile.mkdtemp()
     proc = run_cli(workdir, "--config.train.num_stepz=3")
@@ -170,7 +184,8 @@ class BinaryTest(absltest.TestCase):
     self.assertNotIn("Traceback", proc.stderr)
     # One line naming the key, where it was looked for, and what exists there.
     self.assertRegex(proc.stderr, r"FATAL: unknown config key 'train.num_stepz' .*config.train "
-                                  r"has no 'num_stepz'. Known keys of config.train: .*num_steps")
+                                  r"has no 'num_stepz'. Did you mean 'num_steps'\? Known keys of "
+                                  r"config.train: .*num_steps")
     self.assertFalse(os.path.exists(os.path.join(workdir, "checkpoints")))
 
 

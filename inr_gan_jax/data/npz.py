@@ -67,7 +67,7 @@ def load_array_source(path: str, resolution: int, *, key: str = "images",
   """Reads `path` (.npz member `key`, or .npy) into an ArraySource at R."""
   resolution = base.check_resolution(resolution)
   if not path or not os.path.isfile(path):
-    raise FileNotFoundError(f"npz/npy file not found: {path!r}")
+    raise FileNotFoundError(f"npz/npy file not found: {path!r} (set --config.data.path to your copy)")
   if path.endswith(".npy"):
     images = np.load(path, mmap_mode="r")
   else:
