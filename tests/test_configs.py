@@ -22,7 +22,7 @@ class ConfigsTest(parameterized.TestCase):
 
   def test_small_data_config_augments_everything_d_sees(self):
     c = config_lib.load_config_file(os.path.join(_ROOT, "configs", "celebahq64.py"))
-    self.assertEqual(c.train.augment, "translation,color,cutout")
+    self.assertEqual(c.train.augment, "translation,color")  # cutout hurt FD (docs/training.md)
     self.assertGreater(c.train.ada_target, 0)
 
 
