@@ -3,10 +3,8 @@ r"""Quickstart: a small INR-GAN on the embedded shapes dataset at 32x32 (no down
 Run (the README's first command):
   python -m inr_gan_jax.main --config=configs/quickstart.py --workdir=runs/quickstart
 
-Expected cost: at most ~10 minutes on a 2-core CPU without AVX-512 (1300 steps at the
-39-44 img/s measured there, plus ~1 minute of compilation); about 5 minutes on a 2-core
-EPYC with AVX-512. Samples in runs/quickstart/samples/ show single coloured shapes on plain
-backgrounds (they appear within ~500 steps).
+Expected cost: ~10 minutes on a 2-core laptop CPU; samples in
+runs/quickstart/samples/ show single coloured shapes on plain backgrounds.
 The model keeps INR-GAN's structure (hypernetwork -> FMM multi-scale INR with
 Fourier features; blocks at 16 and 32) at a width a CPU can train, and uses
 larger learning rates than the paper so that it learns within minutes.
@@ -27,7 +25,7 @@ def get_config(arg=None):
   c.discriminator.channel_base = 1024
   c.discriminator.channel_max = 64
   t = c.train
-  t.num_steps = 1300    # 20.8 kimg: ~9 min at 40 img/s (2-core EPYC without AVX-512)
+  t.num_steps = 2700    # 3000 steps took 10m50s on the 2-core CPU (78 img/s)
   t.batch_size = 16
   t.r1_interval = 4     # lazy R1 (StyleGAN2): the double backward is the costliest part
   t.lr_hyper = 3e-4
