@@ -20,10 +20,15 @@ import numpy as np
 
 from inr_gan_jax.data import npz
 
-_RUNS = flags.DEFINE_list("runs", [], "Workdirs (EMA generator of the latest checkpoint).")
-_DATA = flags.DEFINE_string("data", "../shared/data/mnist_test_10k_28x28.npz", "Real images.")
-_RES = flags.DEFINE_integer("resolution", 32, "Resolution of the real reference.")
-_NUM = flags.DEFINE_integer("num", 512, "Images per measurement.")
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+  """Defined when run as a command only (its --resolution would set sample's default)."""
+  flags.DEFINE_list("runs", [], "Workdirs (EMA generator of the latest checkpoint).")
+  flags.DEFINE_string("data", "../shared/data/mnist_test_10k_28x28.npz", "Real images.")
+  flags.DEFINE_integer("resolution", 32, "Resolution of the real reference.")
+  flags.DEFINE_integer("num", 512, "Images per measurement.")
 
 
 def block_stats(images_u8: np.ndarray) -> dict:
@@ -39,15 +44,16 @@ def block_stats(images_u8: np.ndarray) -> dict:
 def main(argv):
   del argv
   from inr_gan_jax.checkpoints import restore  # local: keeps --help fast
-  real = npz.convert_images(np.load(_DATA.value)["images"][:_NUM.value], _RES.value)
+  real = npz.convert_images(np.load(FLAGS.data)["images"][:FLAGS.num], FLAGS.resolution)
   print(json.dumps({"run": "real", **block_stats(real)}))
-  for run in _RUNS.value:
+  for run in FLAGS.runs:
     loaded = restore.load_generator(run)
-    z = loaded.generator.sample_z(jax.random.key(0), _NUM.value)
+    z = loaded.generator.sample_z(jax.random.key(0), FLAGS.num)
     images = np.asarray(loaded.generator.generate(loaded.params, z))
     u8 = np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
     print(json.dumps({"run": run, **block_stats(u8)}))
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

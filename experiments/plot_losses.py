@@ -15,8 +15,13 @@ import numpy as np
 from inr_gan_jax.utils import plotting
 from inr_gan_jax.utils import summary
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir (holds metrics.jsonl).")
-_OUT = flags.DEFINE_string("out", None, "Output PNG (default: <workdir>/losses.png).")
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+  """Defined when run as a command only (tests import curves() beside other tools' flags)."""
+  flags.DEFINE_string("workdir", None, "Training workdir (holds metrics.jsonl).")
+  flags.DEFINE_string("out", None, "Output PNG (default: <workdir>/losses.png).")
 PANELS = (("loss", ("d_loss", "g_loss")), ("D logits", ("d_real", "d_fake")),
           ("R1 penalty", ("r1",)), ("gradient norm", ("grad_norm_d", "grad_norm_g")))
 
@@ -44,16 +49,17 @@ def draw(data: dict):
 
 def main(argv):
   del argv
-  if not _WORKDIR.value:
+  if not FLAGS.workdir:
     raise app.UsageError("--workdir is required")
   try:
-    image = draw(curves(_WORKDIR.value))
+    image = draw(curves(FLAGS.workdir))
   except FileNotFoundError as e:
     raise app.UsageError(str(e)) from e
-  out = _OUT.value or os.path.join(_WORKDIR.value, "losses.png")
+  out = FLAGS.out or os.path.join(FLAGS.workdir, "losses.png")
   image.save(out)
   print(f"wrote {out}")
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

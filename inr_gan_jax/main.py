@@ -84,45 +84,8 @@ def main(argv):
   if jax.process_index() == 0:
     print(f"JAX {jax.__version__}: {jax.process_count()} process(es), {jax.device_count()} "
           f"{jax.devices()[0].platform} device(s).", flush=True)
-  sys.exit(run(_CONFIG.value, _WORKDIR.value))
-
-
-def run(config, workdir: str) -> int:
-  """Trains. Expected failures end with one line: a bad value or missing data (status 2), a
-  failed write such as a full disk (status 1); ``--verbosity=1`` keeps the traceback."""
-  verbose = flags.FLAGS.is_parsed() and flags.FLAGS["verbosity"].present
-  try:
-    config_lib.validate(config, num_devices=jax.device_count())
-    train.train_and_evaluate(config, workdir)
-  except (ValueError, FileNotFoundError) as e:
-    if verbose:
-      raise
-    print(f"FATAL: {e}", file=sys.stderr, flush=True)
-    return 2
-  except train.NonFiniteError as e:  # says which checkpoint is good and what to change
-    if verbose:
-      raise
-    print(f"FATAL: {e}", file=sys.stderr, flush=True)
-    return 1
-  except OSError as e:
-    print(f"FATAL: {write_failure_message(e, workdir)}", file=sys.stderr, flush=True)
-    return 1
-  return 0
-
-
-def write_failure_message(error: OSError, workdir: str) -> str:
-  """What failed, what survived (the newest complete checkpoint) and how to go on."""
-  from inr_gan_jax.checkpoints import checkpointing  # local: only on this error path
-  what = error.strerror or str(error)
-  where = error.filename or workdir
-  try:
-    directory, step = checkpointing.resolve_checkpoint(workdir)
-    kept = (f"the newest complete checkpoint, step {step} in {directory}, is intact (a partial "
-            "one is cleaned up on resume)")
-  except (FileNotFoundError, ValueError):
-    kept = "no checkpoint had been completed yet"
-  return (f"training stopped: {what} ({where}); {kept}. Free space or pass another --workdir, "
-          "then rerun the same command to resume.")
+  verbose = flags.FLAGS["verbosity"].present
+  sys.exit(train.run(_CONFIG.value, _WORKDIR.value, verbose=verbose))
 
 
 def cli() -> None:

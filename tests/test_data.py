@@ -469,8 +469,8 @@ class TfdsAndConfigTest(parameterized.TestCase):
     source = data.build_source(cfg, 16)
     self.assertIsInstance(source, data.ImageSource)
     self.assertLen(source, shapes_lib.DEFAULT_NUM_EXAMPLES)
-    cfg.source = "lmdb"
-    with self.assertRaisesRegex(ValueError, "shapes, npz, folder, tfds"):
+    cfg.source = "hdf5"
+    with self.assertRaisesRegex(ValueError, "shapes, npz, folder, lmdb, tfds"):
       data.build_source(cfg, 16)
     self.assertIsInstance(npz_lib.ArraySource(np.zeros((1, 4, 4, 3), np.uint8), 4),
                           data.ImageSource)

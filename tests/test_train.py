@@ -116,14 +116,13 @@ class BinaryTest(absltest.TestCase):
     import errno
     import io
     import contextlib
-    from inr_gan_jax import main as main_lib
     workdir = tempfile.mkdtemp()
-    self.assertEqual(main_lib.run(helpers.tiny_train_config(num_steps=2), workdir), 0)
+    self.assertEqual(train.run(helpers.tiny_train_config(num_steps=2), workdir), 0)
     full = OSError(errno.ENOSPC, "No space left on device")
     err = io.StringIO()
     with mock.patch.object(checkpointing.TrainCheckpointer, "save", side_effect=full), \
         contextlib.redirect_stderr(err):
-      code = main_lib.run(helpers.tiny_train_config(num_steps=4), workdir)
+      code = train.run(helpers.tiny_train_config(num_steps=4), workdir)
     self.assertEqual(code, 1)
     line = err.getvalue().strip()
     self.assertEqual(len(line.splitlines()), 1, line)

@@ -9,6 +9,7 @@ RNG and data position (the data stream is a pure function of seed and step).
 """
 import json
 import os
+import sys
 import time
 from typing import Any, Dict, List, Optional
 
@@ -169,6 +170,42 @@ def train_and_evaluate(config, workdir: str) -> Dict[str, Any]:
       ckpt.close()  # waits for async writes: a checkpoint is never half-written
       writer.close()
   return state
+
+
+def run(config, workdir: str, verbose: bool = False) -> int:
+  """Trains. Expected failures end with one line: a bad value or missing data (status 2), a
+  failed write such as a full disk (status 1); ``--verbosity=1`` keeps the traceback."""
+  try:
+    config_lib.validate(config, num_devices=jax.device_count())
+    train_and_evaluate(config, workdir)
+  except (ValueError, FileNotFoundError) as e:
+    if verbose:
+      raise
+    print(f"FATAL: {e}", file=sys.stderr, flush=True)
+    return 2
+  except NonFiniteError as e:  # says which checkpoint is good and what to change
+    if verbose:
+      raise
+    print(f"FATAL: {e}", file=sys.stderr, flush=True)
+    return 1
+  except OSError as e:
+    print(f"FATAL: {write_failure_message(e, workdir)}", file=sys.stderr, flush=True)
+    return 1
+  return 0
+
+
+def write_failure_message(error: OSError, workdir: str) -> str:
+  """What failed, what survived (the newest complete checkpoint) and how to go on."""
+  what = error.strerror or str(error)
+  where = error.filename or workdir
+  try:
+    directory, step = checkpointing.resolve_checkpoint(workdir)
+    kept = (f"the newest complete checkpoint, step {step} in {directory}, is intact (a partial "
+            "one is cleaned up on resume)")
+  except (FileNotFoundError, ValueError):
+    kept = "no checkpoint had been completed yet"
+  return (f"training stopped: {what} ({where}); {kept}. Free space or pass another --workdir, "
+          "then rerun the same command to resume.")
 
 
 def _finite(pending, last_ok: bool) -> bool:
