@@ -23,7 +23,7 @@ from inr_gan_jax import config_lib
 
 def get_config(arg=None):
   return config_lib.dataset_config(
-      arg, resolution=1024, data_source="folder", data_name="",
+      arg, data_source="folder", data_name="",
       model=config_lib.model_config(
           resolution=1024, block_resolutions=(128, 256, 512, 1024),
           block_widths=(512, 64, 64, 16), block_depths=(8, 4, 3, 1)))

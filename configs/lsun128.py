@@ -22,7 +22,7 @@ from inr_gan_jax import config_lib
 
 def get_config(arg=None):
   return config_lib.dataset_config(
-      arg, resolution=128, data_source="lmdb", data_name="lsun/bedroom",
+      arg, data_source="lmdb", data_name="lsun/bedroom",
       model=config_lib.model_config(
           resolution=128, block_resolutions=(64, 128), block_widths=(512, 64),
           block_depths=(8, 4)))

@@ -14,7 +14,7 @@ from inr_gan_jax import config_lib
 
 def get_config(arg=None):
   c = config_lib.dataset_config(
-      arg, resolution=32, data_source="shapes", data_name="",
+      arg, data_source="shapes", data_name="",
       model=config_lib.model_config(
           resolution=32, latent_dim=128, hyper_width=256, block_resolutions=(16, 32),
           block_widths=(128, 64), block_depths=(3, 2), num_fourier=16, fmm_rank=10,

@@ -56,7 +56,7 @@ def block_frequencies(generator, params, z: jax.Array) -> Dict[str, np.ndarray]:
   for blk in generator.layout.blocks:
     if blk.coord_encoding != "fourier":
       continue
-    merged = inr._merged(theta, params["inr"], blk.name)  # pylint: disable=protected-access
+    merged = inr.block_params(theta, params["inr"], blk.name)
     w = np.asarray(inr.fourier_matrix(merged, blk.fourier_max_cycles))  # [B, n, 2] or [n, 2]
     w = np.broadcast_to(w, (z.shape[0],) + w.shape[-2:])
     out[blk.name] = cycles_per_image(w)

@@ -144,7 +144,7 @@ def parse_arg(arg: Optional[str]) -> dict:
   return out
 
 
-def dataset_config(arg: Optional[str], *, resolution: int, data_source: str, data_name: str,
+def dataset_config(arg: Optional[str], *, data_source: str, data_name: str,
                    model: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """A complete experiment config with the paper's training hyperparameters.
 

@@ -27,7 +27,7 @@ def assert_shapes_equal(testcase, tree, shapes):
 
 def tiny_train_config(**train_overrides):
   """A complete experiment config (shapes data, 16x16) for train-loop tests."""
-  c = config_lib.dataset_config(None, resolution=16, data_source="shapes", data_name="",
+  c = config_lib.dataset_config(None, data_source="shapes", data_name="",
                                 model=tiny_model())
   c.data.num_examples = 256
   c.discriminator.channel_base = 128

@@ -91,7 +91,7 @@ def _upsample(v: jax.Array, index: jax.Array, weight: jax.Array) -> jax.Array:
   return jnp.einsum("ntc,nt->nc", taps, weight)
 
 
-def _merged(theta: Dict[str, Any], shared: Dict[str, Any], key: str) -> Dict[str, Any]:
+def block_params(theta: Dict[str, Any], shared: Dict[str, Any], key: str) -> Dict[str, Any]:
   """Deep union of the predicted and shared subtrees under ``key`` (names never clash)."""
   def merge(a, b):
     out = dict(a)
@@ -157,7 +157,7 @@ def evaluate(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared: Dict[s
   """
   h = rgb = None
   for k, blk in enumerate(layout.blocks):
-    bp = _merged(theta, shared, blk.name)
+    bp = block_params(theta, shared, blk.name)
     e = coordinate_features(blk, bp, plan.points[k])  # [N_k, coord_dim]
     if k > 0:
       h = _upsample(h, plan.up_index[k - 1], plan.up_weight[k - 1])  # [N_k, width_{k-1}]

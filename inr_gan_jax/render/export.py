@@ -71,7 +71,7 @@ def materialize(layout: layout_lib.INRLayout, theta_one: Dict[str, Any],
   """
   out = {}
   for blk in layout.blocks:
-    bp = inr._merged(theta_one, shared, blk.name)  # pylint: disable=protected-access
+    bp = inr.block_params(theta_one, shared, blk.name)
     if blk.coord_encoding == "fourier":
       out[f"{blk.name}/fourier/w"] = inr.fourier_matrix(bp, blk.fourier_max_cycles)
     if blk.grid_size:
