@@ -231,7 +231,7 @@ def load_config_file(path: str, arg: Optional[str] = None) -> ml_collections.Con
 
 def validate(config: ml_collections.ConfigDict, num_devices: int = 1) -> None:
   """Checks values before any work starts; raises ValueError naming the key."""
-  from inr_gan_jax.model import layout as layout_lib  # local: avoid import cycles at config load
+  from inr_gan_jax.model import layout as layout_lib  # local: config files import this module cheaply (no jax)
   for section in ("model", "data", "discriminator", "train", "checkpoint"):
     if section not in config:
       raise ValueError(f"config has no {section!r} section; start from config_lib.dataset_config")

@@ -23,6 +23,7 @@ from inr_gan_jax.metrics import feature_nets
 from inr_gan_jax.metrics import frechet
 from inr_gan_jax.metrics import generated
 from inr_gan_jax.metrics import stats as stats_lib
+from inr_gan_jax.metrics import upsampled_fid
 
 _METRIC = re.compile(r"^(fid|kid|upsampled_fid|coverage|eqt|eqs)(\d+)k$")
 KID_SUBSETS = 100
@@ -177,7 +178,6 @@ class Evaluator:
   def evaluate(self, specs: Sequence[MetricSpec], generator, params, w_avg=None,
                truncation_psi: float = 1.0) -> Dict[str, Any]:
     """-> ``{"fid50k": float, "kid50k": float, "kid50k_std": float, "coverage10k": {...}}``."""
-    from inr_gan_jax.metrics import upsampled_fid  # local: avoids a module cycle
     results: Dict[str, Any] = {}
     res = generator.resolution
     fake_cache: Dict[int, stats_lib.FeatureStats] = {}

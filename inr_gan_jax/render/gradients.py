@@ -40,6 +40,7 @@ import numpy as np
 from inr_gan_jax.model import coords
 from inr_gan_jax.model import inr
 from inr_gan_jax.model import layout as layout_lib
+from inr_gan_jax.render import tiling
 
 
 def _axis_step(n_coarse: int, lo: float, hi: float) -> float:
@@ -108,7 +109,6 @@ def image_gradients(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared:
   Returns:
     ``(image, d_dx, d_dy)``, each ``[B, H, W, C]`` float32.
   """
-  from inr_gan_jax.render import tiling  # local: tiling imports inr only, no cycle, but keep it lazy
   height, width = coords.check_size(height, width)
   window = coords.check_window(window)
   if len(layout.blocks) > 1:
