@@ -92,6 +92,12 @@ class LayersTest(absltest.TestCase):
     self.assertAlmostEqual(float(dg[..., 0].sum()), 1.0, places=6)
     self.assertEqual(int((np.asarray(dg[..., 0]) > 0).sum()), 4)
     np.testing.assert_array_equal(np.asarray(dg[..., 1]), 0.0)
+    # A non-square grid ([H, W] = [2, 3]): each axis uses its own cell count.
+    rect = np.arange(2 * 3 * 1, dtype=np.float32).reshape(2, 3, 1)
+    centres = np.array([[(j + 0.5) / 3, (i + 0.5) / 2] for i in range(2) for j in range(3)],
+                       np.float32)
+    np.testing.assert_allclose(np.asarray(layers.grid_features(centres, rect)),
+                               rect.reshape(6, 1), atol=1e-6)
 
   def test_soft_cap_rows_bounds_norms_keeps_directions_and_short_rows(self):
     w = np.array([[1e-3, 0.0], [3.0, 4.0], [300.0, -400.0], [0.0, 0.0]], np.float32)

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 
 from inr_gan_jax.model import coords
+from inr_gan_jax.model import layers
 
 _he = nn.initializers.variance_scaling(2.0, "fan_in", "normal")
 
@@ -67,16 +68,7 @@ def bilinear_sample(images: jax.Array, points: jax.Array) -> jax.Array:
   between centres values are bilinear, outside the outermost centres clamped.
   Returns ``[B, N, C]``.
   """
-  _, h, w, _ = images.shape
-  fx = jnp.clip(points[:, 0] * w - 0.5, 0.0, w - 1.0)                    # [N] column position
-  fy = jnp.clip(points[:, 1] * h - 0.5, 0.0, h - 1.0)
-  x0, y0 = jnp.floor(fx).astype(jnp.int32), jnp.floor(fy).astype(jnp.int32)
-  x1, y1 = jnp.minimum(x0 + 1, w - 1), jnp.minimum(y0 + 1, h - 1)
-  ax, ay = (fx - x0)[None, :, None], (fy - y0)[None, :, None]
-  at = lambda yy, xx: images[:, yy, xx, :]  # noqa: E731  [B, N, C]
-  top = at(y0, x0) * (1 - ax) + at(y0, x1) * ax
-  bottom = at(y1, x0) * (1 - ax) + at(y1, x1) * ax
-  return top * (1 - ay) + bottom * ay
+  return jax.vmap(lambda image: layers.grid_features(points, image))(images)
 
 
 class ConvGenerator:

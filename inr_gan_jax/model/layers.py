@@ -25,26 +25,26 @@ def fourier_features(p: jax.Array, w: jax.Array) -> jax.Array:
 def grid_features(p: jax.Array, grid: jax.Array) -> jax.Array:
   """Bilinear reading of a feature grid that covers the unit square.
 
-  Cell ``(i, j)`` of a ``G x G`` grid is centred at ``((j + 0.5) / G, (i + 0.5) / G)``;
+  Cell ``(i, j)`` of an ``H x W`` grid is centred at ``((j + 0.5) / W, (i + 0.5) / H)``;
   between centres the value is interpolated, beyond the outer centres it is held
   (edge clamping, the convention of the INR's bilinear upsampling). So the
-  features are a continuous function of ``p`` at any resolution or window.
+  features are a continuous function of ``p`` at any resolution or window. The
+  latent grid and the conv baseline's pixels are both read this way.
 
   Args:
     p: points ``[N, 2]`` (x, y).
-    grid: ``[G, G, C]`` (rows = y).
+    grid: ``[H, W, C]`` (rows = y).
 
   Returns:
     ``[N, C]``.
   """
-  g = grid.shape[0]
-  def axis(t):  # 2 taps per point along one axis: indices [N, 2], weights [N, 2]
-    u = t * g - 0.5  # in cell-centre units
+  def axis(t, n):  # 2 taps per point along one axis of n cells: indices [N, 2], weights [N, 2]
+    u = t * n - 0.5  # in cell-centre units
     lo = jnp.floor(u)
     frac = u - lo
-    idx = jnp.clip(jnp.stack([lo, lo + 1], -1), 0, g - 1).astype(jnp.int32)
+    idx = jnp.clip(jnp.stack([lo, lo + 1], -1), 0, n - 1).astype(jnp.int32)
     return idx, jnp.stack([1.0 - frac, frac], -1)
-  (ix, wx), (iy, wy) = axis(p[:, 0]), axis(p[:, 1])
+  (ix, wx), (iy, wy) = axis(p[:, 0], grid.shape[1]), axis(p[:, 1], grid.shape[0])
   taps = grid[iy[:, :, None], ix[:, None, :]]  # [N, 2, 2, C]
   return jnp.einsum("nabc,na,nb->nc", taps, wy, wx)  # [N, C]
 
