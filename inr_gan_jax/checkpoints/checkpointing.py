@@ -326,24 +326,8 @@ class TrainCheckpointer:
       FileNotFoundError: no checkpoint, or no checkpoint for `step`.
       ValueError: the checkpoint does not match `abstract_state`.
     """
-    # A step this checkpointer is still writing is already listed.
-    self.wait()
-    steps = self.all_steps()
-    if not steps:
-      raise FileNotFoundError(f"no checkpoint to restore in {self._directory}")
-    if step is None:
-      step = steps[-1]
-    elif step not in steps:
-      raise FileNotFoundError(
-          f"no checkpoint for step {step} in {self._directory}; saved steps: "
-          f"{steps}")
-    abstract_state = jax.tree_util.tree_map_with_path(
-        lambda path, x: _target_leaf(_path_str(path), x), abstract_state)
-    saved_tree = self._manager.item_metadata(step)[_STATE]
-    saved_tree = getattr(saved_tree, "tree", saved_tree)  # TreeMetadata
-    _check_matches(_flatten_by_path(saved_tree),
-                   _flatten_by_path(abstract_state),
-                   f"checkpoint at step {step} in {self._directory}")
+    step = self._saved_step(step)
+    abstract_state = self._checked_target(abstract_state, step)
     restored = self._manager.restore(
         step, args=ocp.args.Composite(**{
             _STATE: ocp.args.StandardRestore(abstract_state),
@@ -352,12 +336,37 @@ class TrainCheckpointer:
 
   def _saved_step(self, step: int | None) -> int:
     """`step` (default: the latest) after pending saves finish; FileNotFoundError if absent."""
+    # A step this checkpointer is still writing is already listed.
     self.wait()
     steps = self.all_steps()
-    if not steps or (step is not None and step not in steps):
-      raise FileNotFoundError(f"no checkpoint for step {step} in {self._directory}; "
-                              f"saved steps: {steps}")
-    return steps[-1] if step is None else step
+    if not steps:
+      raise FileNotFoundError(f"no checkpoint to restore in {self._directory}")
+    if step is None:
+      return steps[-1]
+    if step not in steps:
+      raise FileNotFoundError(
+          f"no checkpoint for step {step} in {self._directory}; saved steps: "
+          f"{steps}")
+    return step
+
+  def _checked_target(self, abstract: Any, step: int, subset: bool = False) -> Any:
+    """`abstract` as ShapeDtypeStructs, checked against step `step`'s saved tree.
+
+    With `subset`, `abstract` names some top-level entries of the saved state
+    and only those are compared.
+    """
+    target = jax.tree_util.tree_map_with_path(
+        lambda path, x: _target_leaf(_path_str(path), x), abstract)
+    saved = self._manager.item_metadata(step)[_STATE]
+    saved = getattr(saved, "tree", saved)  # TreeMetadata
+    if subset:
+      missing = sorted(set(target) - set(saved))
+      if missing:
+        raise ValueError(f"checkpoint at step {step} in {self._directory} has no {missing}")
+      saved = {k: saved[k] for k in target}
+    _check_matches(_flatten_by_path(saved), _flatten_by_path(target),
+                   f"checkpoint at step {step} in {self._directory}")
+    return target
 
   def restore_subset(self, abstract_subset: Mapping[str, Any],
                      step: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -375,21 +384,12 @@ class TrainCheckpointer:
       (subset, meta).
     """
     step = self._saved_step(step)
-    target = jax.tree_util.tree_map_with_path(
-        lambda path, x: _target_leaf(_path_str(path), x), dict(abstract_subset))
-    saved = self._manager.item_metadata(step)[_STATE]
-    saved = getattr(saved, "tree", saved)
-    missing = sorted(set(target) - set(saved))
-    if missing:
-      raise ValueError(f"checkpoint at step {step} in {self._directory} has no {missing}")
-    _check_matches(_flatten_by_path({k: saved[k] for k in target}), _flatten_by_path(target),
-                   f"checkpoint at step {step} in {self._directory}")
+    target = self._checked_target(dict(abstract_subset), step, subset=True)
     restore_args = jax.tree.map(lambda x: ocp.ArrayRestoreArgs(sharding=x.sharding), target)
     # Our manager registered the standard handler for the state, which restores whole trees
     # only; a bare read-only manager picks the PyTree handler that reads a subset.
-    reader = ocp.CheckpointManager(pathlib.Path(self._directory).resolve(),
-                                   options=ocp.CheckpointManagerOptions(
-                                       read_only=True, create=False, save_interval_steps=0))
+    reader = ocp.CheckpointManager(self._directory, options=ocp.CheckpointManagerOptions(
+        read_only=True, create=False, save_interval_steps=0))
     try:
       restored = reader.restore(step, args=ocp.args.Composite(**{
           _STATE: ocp.args.PyTreeRestore(item=target, restore_args=restore_args,
