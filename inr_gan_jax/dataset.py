@@ -18,16 +18,15 @@ first). The output is written to ``OUT.tmp`` and renamed at the end, so an
 interrupted run leaves no half-written dataset.
 """
 import argparse
-import io
 import os
 import sys
 import zipfile
 from typing import Optional, Sequence
 
 import numpy as np
-from PIL import Image
 
 from inr_gan_jax.data import folder
+from inr_gan_jax.utils import image_utils
 from inr_gan_jax.utils import progress
 
 
@@ -59,16 +58,14 @@ def convert(source_path: str, out: str, resolution: int, max_images: int = 0,
   n = len(src)
   tmp = out + ".tmp"
   os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-  bar = progress.Progress(n, f"{os.path.basename(out)}", unit="images", enabled=show_progress)
+  bar = progress.Progress(n, os.path.basename(out), unit="images", enabled=show_progress)
   written, arrays = 0, []
   try:
     archive = zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) if kind == ".zip" else None
     for count, images in src.iter_readable(batch):  # [b, R, R, 3] uint8, bad files dropped
       for image in images:
         if archive is not None:
-          buf = io.BytesIO()
-          Image.fromarray(image).save(buf, format="PNG")
-          archive.writestr(f"{written:08d}.png", buf.getvalue())
+          archive.writestr(f"{written:08d}.png", image_utils.png_bytes(image))
         else:
           arrays.append(image)
         written += 1

@@ -293,15 +293,19 @@ class FolderSource:
       try:
         return self._decode(self._names[i])
       except base.CorruptImageError as e:
-        if self.on_corrupt == "fail":
-          raise
-        with self._lock:
-          if i not in self._bad:
-            self._bad[i] = e.path
-            self.skipped_paths.append(e.path)
-            logging.warning("Skipping unreadable image %s (%d skipped so far): %s",
-                            e.path, len(self.skipped_paths), e)
+        self._skip(i, e)
     raise ValueError(f"None of the images in {self.path!r} could be decoded")
+
+  def _skip(self, index: int, error: base.CorruptImageError) -> None:
+    """Records file ``index`` as unreadable, once and thread-safely, with a warning; 'fail' raises."""
+    if self.on_corrupt == "fail":
+      raise error
+    with self._lock:
+      if index not in self._bad:
+        self._bad[index] = error.path
+        self.skipped_paths.append(error.path)
+        logging.warning("Skipping unreadable image %s (%d skipped so far): %s",
+                        error.path, len(self.skipped_paths), error)
 
   def iter_readable(self, batch: int = 64):
     """Yields ``(count_read, images [b, R, R, 3])`` over the files in order, bad ones dropped.
@@ -312,15 +316,11 @@ class FolderSource:
     for lo in range(0, len(self._names), batch):
       names = self._names[lo:lo + batch]
       good = []
-      for result in self._pool.map(self._try_decode, names):
-        if not isinstance(result, base.CorruptImageError):
+      for k, result in enumerate(self._pool.map(self._try_decode, names)):
+        if isinstance(result, base.CorruptImageError):
+          self._skip(lo + k, result)
+        else:
           good.append(result)
-          continue
-        if self.on_corrupt == "fail":
-          raise result
-        self.skipped_paths.append(result.path)
-        logging.warning("Skipping unreadable image %s (%d skipped so far): %s", result.path,
-                        len(self.skipped_paths), result)
       images = (np.stack(good) if good else
                 np.empty((0, self.resolution, self.resolution, 3), np.uint8))
       yield len(names), images
