@@ -152,11 +152,11 @@ def train_and_evaluate(config, workdir: str) -> Dict[str, Any]:
         if eval_fn is not None and (done % eval_every == 0 or is_last):
           values = eval_fn(state["g_ema"], done, state["w_avg"])
           writer.scalars(values, done)
+          record = {"step": done, "kimg": done * t.batch_size / 1000.0, **values}
           if is_chief:  # one JSON line per evaluation: FD / coverage against kimg
             with open(os.path.join(workdir, "eval.jsonl"), "a") as f:
-              f.write(json.dumps({"step": done, "kimg": done * t.batch_size / 1000.0,
-                                  **values}) + "\n")
-          jsonl.write({"step": done, "kimg": done * t.batch_size / 1000.0, **values})
+              f.write(json.dumps(record) + "\n")
+          jsonl.write(record)
           say(f"eval at step {done}: " + ", ".join(  # histograms go to eval.jsonl only
               f"{k}={v:.4g}" for k, v in values.items() if "/class_hist/" not in k))
         if done % config.checkpoint.every_steps == 0 or is_last:
@@ -176,18 +176,12 @@ def run(config, workdir: str, verbose: bool = False) -> int:
   """Trains. Expected failures end with one line: a bad value or missing data (status 2), a
   failed write such as a full disk (status 1); ``--verbosity=1`` keeps the traceback."""
   try:
-    config_lib.validate(config, num_devices=jax.device_count())
-    train_and_evaluate(config, workdir)
-  except (ValueError, FileNotFoundError) as e:
+    train_and_evaluate(config, workdir)  # validates the config before any work
+  except (ValueError, FileNotFoundError, NonFiniteError) as e:
     if verbose:
       raise
-    print(f"FATAL: {e}", file=sys.stderr, flush=True)
-    return 2
-  except NonFiniteError as e:  # says which checkpoint is good and what to change
-    if verbose:
-      raise
-    print(f"FATAL: {e}", file=sys.stderr, flush=True)
-    return 1
+    print(f"FATAL: {e}", file=sys.stderr, flush=True)  # each names the problem and the fix
+    return 1 if isinstance(e, NonFiniteError) else 2
   except OSError as e:
     print(f"FATAL: {write_failure_message(e, workdir)}", file=sys.stderr, flush=True)
     return 1
