@@ -187,6 +187,11 @@ def dataset_config(arg: Optional[str], *, data_source: str, data_name: str,
   t.ema_rampup = 0.05                        # half-life <= rampup * images seen (0 = off)
   t.random_flip = True
   t.lr_mapping_mult = 1.0                    # mapping layers train at lr_hyper * this (StyleGAN: 0.01)
+  # Diversity-sensitive G loss (Yang et al. 2019, DSGAN; Mao et al. 2019, MSGAN): the G loss
+  # subtracts weight * min(|G(z1) - G(z2)| / |z1 - z2|, tau), pairing the first half of
+  # G's batch with the second half. 0 = off (the paper); tau = 0: no cap.
+  t.diversity_weight = 0.0
+  t.diversity_tau = 0.0
   # Differentiable augmentation of everything D sees (inr_gan_jax/train/augment.py): "" = off, or a
   # comma list of translation, color, cutout. Each op is applied per sample with probability
   # augment_p; ada_target > 0 makes the probability adaptive instead (ADA: start at 0, steer

@@ -31,6 +31,35 @@ def g_nonsaturating_loss(fake_logits: jax.Array) -> jax.Array:
   return jnp.mean(jax.nn.softplus(-fake_logits))
 
 
+def diversity_ratio(images: jax.Array, z: jax.Array, tau: float = 0.0) -> jax.Array:
+  """Mean over pairs of min(mean|x_i - x_j| / mean|z_i - z_j|, tau) (DSGAN / MSGAN).
+
+  The batch's first half is paired with its second half (sample i with i + B/2).
+  A generator that maps distinct latents to one image scores 0; the G loss
+  subtracts ``weight *`` this, so G is paid for keeping latents apart.
+
+  Args:
+    images: [B, ...] generated images (B even).
+    z: [B, D] the latents they came from.
+    tau: cap on each pair's ratio (0 = none): beyond it G gains nothing, so it
+      is not pushed towards noise.
+
+  Returns:
+    A scalar.
+  """
+  b = images.shape[0]
+  if b % 2 or b != z.shape[0]:
+    raise ValueError(f"diversity_ratio needs an even batch of images and latents, got "
+                     f"{images.shape[0]} images and {z.shape[0]} latents.")
+  h = b // 2
+  dx = jnp.mean(jnp.abs(images[:h] - images[h:]).reshape(h, -1), axis=1)  # [B/2]
+  dz = jnp.mean(jnp.abs(z[:h] - z[h:]).reshape(h, -1), axis=1)            # [B/2]
+  ratio = dx / (dz + 1e-8)
+  if tau:
+    ratio = jnp.minimum(ratio, tau)
+  return jnp.mean(ratio)
+
+
 def r1_penalty(d_apply: DApply,
                reals: jax.Array) -> tuple[jax.Array, jax.Array]:
   """R1 penalty E_x ||grad_x D(x)||^2 on real images (Mescheder et al. 2018).

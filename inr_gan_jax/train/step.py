@@ -141,9 +141,12 @@ class Trainer:
     # Generator: non-saturating loss against the updated D.
     def g_loss_fn(g_params):
       images, w = self._fakes(g_params, z_g)
-      return losses.g_nonsaturating_loss(self._d_apply(d_params)(aug(images, k_aug_g))), w
+      adv = losses.g_nonsaturating_loss(self._d_apply(d_params)(aug(images, k_aug_g)))
+      diversity = (losses.diversity_ratio(images, z_g, t.get("diversity_tau", 0.0))
+                   if t.get("diversity_weight", 0.0) else jnp.zeros((), jnp.float32))
+      return adv - t.get("diversity_weight", 0.0) * diversity, (w, diversity)
 
-    (g_loss, w), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(state["g"])
+    (g_loss, (w, diversity)), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(state["g"])
     g_updates, opt_g = self.opt_g.update(g_grads, state["opt_g"], state["g"])
     g_params = optax.apply_updates(state["g"], g_updates)
 
@@ -164,7 +167,8 @@ class Trainer:
     metrics = {"d_loss": d_loss, "g_loss": g_loss, **d_aux,
                "grad_norm_d": optax.tree.norm(d_grads),
                "grad_norm_g": optax.tree.norm(g_grads), "ema_beta": beta,
-               "aug_p": jnp.asarray(aug_p if self.augment_ops else 0.0, jnp.float32)}
+               "aug_p": jnp.asarray(aug_p if self.augment_ops else 0.0, jnp.float32),
+               "g_diversity": diversity}
     metrics["finite"] = jnp.all(jnp.isfinite(jnp.stack(
         [d_loss, g_loss, metrics["grad_norm_d"], metrics["grad_norm_g"]])))
     return new_state, metrics
