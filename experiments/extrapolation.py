@@ -48,7 +48,7 @@ def main(argv):
   g, params, info = sample.load_generator_or_random(_CHECKPOINT.value, _CONFIG.value)
   sampler = sample.Sampler(g, params)
   seeds = sample.parse_seeds(_SEEDS.value)
-  theta = sampler.theta(sample.latents(g, seeds))
+  theta = sampler.theta(sample.seed_latents(g, seeds))
   base = _SCALE.value * g.resolution
   panels, numbers = {}, {"source": info, "seeds": seeds, "windows": {}}
   for m in MARGINS:

@@ -51,7 +51,7 @@ def cycles_per_image(freqs: np.ndarray) -> np.ndarray:
 def block_frequencies(generator, params, z: jax.Array) -> Dict[str, np.ndarray]:
   """Per Fourier block: ``[B, n]`` cycles per image of every sample's frequency rows."""
   from inr_gan_jax.model import inr
-  theta = jax.jit(generator.theta)(params, z)
+  theta = generator.predict(params, z)
   out = {}
   for blk in generator.layout.blocks:
     if blk.coord_encoding != "fourier":

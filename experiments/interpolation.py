@@ -53,7 +53,7 @@ def main(argv):
   rows, smooth = [], {"z": [], "theta": [], "pixels": []}
   os.makedirs(_OUT.value, exist_ok=True)
   for s1, s2 in parse_pairs(_PAIRS.value):
-    z = sample.latents(g, [s1, s2])  # [2, D]
+    z = sample.seed_latents(g, [s1, s2])  # [2, D]
     z_path = (1 - a_col) * z[0] + a_col * z[1]  # [S, D]
     by_z = sampler.render(sampler.theta(z_path), size, size)
     t = sampler.theta(z)

@@ -48,7 +48,7 @@ def main(argv):
   del argv
   g, params, info = sample.load_generator_or_random(_CHECKPOINT.value, _CONFIG.value)
   r = g.resolution
-  z = sample.latents(g, range(_BATCH.value))
+  z = sample.seed_latents(g, range(_BATCH.value))
   hyper_macs = complexity.hypernetwork_macs(g.config, g.layout.connector_size)
 
   def full_then_down(factor):

@@ -57,7 +57,7 @@ def main(argv):
   sampler = sample.Sampler(g, params)
   seeds = sample.parse_seeds(_SEEDS.value)
   r = g.resolution
-  theta = sampler.theta(sample.latents(g, seeds))
+  theta = sampler.theta(sample.seed_latents(g, seeds))
   renders = {f: sampler.render(theta, f * r, f * r) for f in (1, 2, 3, 4)}  # [B, fR, fR, C]
   one_u8 = image_utils.to_uint8(renders[1])
   rows = []

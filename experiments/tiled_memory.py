@@ -44,7 +44,7 @@ def worker() -> None:
   from inr_gan_jax import sample  # pylint: disable=g-import-not-at-top
   g, params, info = sample.load_generator_or_random(_CHECKPOINT.value, _CONFIG.value)
   sampler = sample.Sampler(g, params)
-  theta = sampler.theta(sample.latents(g, [0]))
+  theta = sampler.theta(sample.seed_latents(g, [0]))
   base_kb = _status_kb("self", "VmHWM")
   t = time.perf_counter()
   image = sampler.render(theta, _SIZE.value, _SIZE.value, max_pixels_per_call=_CAP.value,

@@ -39,8 +39,10 @@ def kind_of(path: Tuple[str, ...]) -> str:
 
 def channel_effects(generator, params, z: jax.Array) -> Dict[str, Any]:
   """Image change and remaining spread when each predicted tensor kind is mean-replaced."""
-  theta = jax.jit(generator.theta)(params, z)
-  render = jax.jit(generator.render)
+  theta = generator.predict(params, z)
+  plan = generator.make_plan(generator.resolution, generator.resolution)
+  r = generator.resolution
+  render = lambda params, t: generator.evaluate(params, t, plan).reshape(len(z), r, r, -1)  # noqa: E731
   base = np.asarray(render(params, theta))  # [B, H, W, C]
   flat = jax.tree_util.tree_flatten_with_path(theta)[0]
   kinds = sorted({kind_of(tuple(k.key for k in kp)) for kp, _ in flat})

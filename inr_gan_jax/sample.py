@@ -32,7 +32,6 @@ from inr_gan_jax.model import generator as generator_lib
 from inr_gan_jax.render import gradients
 from inr_gan_jax.utils import image_utils
 from inr_gan_jax.utils import progress as progress_lib
-from inr_gan_jax.model import inr
 from inr_gan_jax.render import tiling
 from inr_gan_jax.model import truncation
 
@@ -98,36 +97,36 @@ class Request:
   progress: bool = False   # bars with ETA on stderr (the CLI turns them on)
 
 
-def latents(generator: generator_lib.Generator, seeds: Sequence[int]) -> jax.Array:
+def seed_latents(generator: generator_lib.Generator, seeds: Sequence[int]) -> jax.Array:
   """One latent per seed, independent of batching: ``[len(seeds), D]``."""
   return jax.numpy.concatenate([generator.sample_z(jax.random.key(s), 1) for s in seeds], 0)
 
 
 class Sampler:
-  """Jitted theta and render functions for one generator."""
+  """One generator's weights and truncation centre, rendered in one call or in tiles.
+
+  Theta and pixels come from the generator's jitted entries (``predict``,
+  ``evaluate``): the one latent -> pixels path of :mod:`inr_gan_jax.model.pipeline`.
+  """
 
   def __init__(self, generator: generator_lib.Generator, params, w_mean=None):
     self.generator = generator
     self.params = params
     self.w_mean = None if w_mean is None else jax.numpy.asarray(w_mean)
-    self._theta = jax.jit(lambda p, z, m, psi: truncation.truncated_theta(generator, p, z, m, psi),
-                          static_argnums=3)  # psi: one compilation per value, exact psi=1 path
-    self._evaluate = jax.jit(lambda t, s, plan: inr.evaluate_batch(generator.layout, t, s, plan))
 
   def theta(self, z: jax.Array, psi: float = 1.0):
-    if psi != 1.0 and self.w_mean is None:
-      raise ValueError("truncation needs a mean hidden representation (w_mean)")
-    return self._theta(self.params, z, self.w_mean if psi != 1.0 else None, float(psi))
+    return self.generator.predict(self.params, z, w_mean=self.w_mean, psi=psi)
 
   def render(self, theta, height: int, width: int, window: Sequence[float] = coords.UNIT_WINDOW,
              max_pixels_per_call: int = 0, progress: bool = False, to_uint8: bool = False):
     """``[B, H, W, C]``: one call, or tiles when ``max_pixels_per_call`` is below ``H * W``."""
-    layout, shared = self.generator.layout, self.params["inr"]
+    g, shared = self.generator, self.params["inr"]
+    evaluate = lambda t, s, plan: g.evaluate(dict(self.params, inr=s), t, plan)  # noqa: E731
     if 0 < max_pixels_per_call < height * width:
-      return tiling.render_tiled(layout, theta, shared, height, width, window, max_pixels_per_call,
-                                 progress=progress, to_uint8=to_uint8, evaluate_fn=self._evaluate)
-    plan = inr.make_plan(layout, height, width, window)
-    flat = np.asarray(self._evaluate(theta, shared, plan))  # [B, H*W, C]
+      return tiling.render_tiled(g.layout, theta, shared, height, width, window, max_pixels_per_call,
+                                 progress=progress, to_uint8=to_uint8, evaluate_fn=evaluate)
+    plan = g.make_plan(height, width, window)
+    flat = np.asarray(g.evaluate(self.params, theta, plan))  # [B, H*W, C]
     images = flat.reshape(flat.shape[0], height, width, -1)
     return image_utils.to_uint8(images) if to_uint8 else images
 
@@ -151,7 +150,7 @@ def sample_to_dir(sampler: Sampler, req: Request, source: Optional[Dict[str, Any
   for start in progress_lib.track(starts, len(starts), "batches of seeds",
                                   enabled=req.progress and not tiled and len(starts) > 1):
     seeds = list(req.seeds[start:start + batch])
-    theta = sampler.theta(latents(g, seeds), req.psi)
+    theta = sampler.theta(seed_latents(g, seeds), req.psi)
     images = sampler.render(theta, req.height, req.width, req.window, req.max_pixels_per_call,
                             progress=tiled and req.progress, to_uint8=True)  # [b, H, W, C] uint8
     for i, seed in enumerate(seeds):

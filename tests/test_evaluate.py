@@ -90,7 +90,7 @@ class EvaluatorTest(absltest.TestCase):
                                  seed=3, mesh=_one_device_mesh())
     got = ev.evaluate(evaluator_lib.parse_metrics(["fid1k"], num_samples=24), self.g, self.params)
     # Reference: public generate(), image_utils.to_uint8, the model itself, scipy.
-    zs = list(generated.latents(self.g, 24, 16, seed=3))
+    zs = list(generated.latent_batches(self.g, 24, 16, seed=3))
     fakes = np.concatenate([image_utils.to_uint8(np.asarray(self.g.generate(self.params, z)))
                             for z in zs])
     feats = lambda u8: np.asarray(self.model.apply({"params": self.net_params},
@@ -112,15 +112,19 @@ class EvaluatorTest(absltest.TestCase):
     self.assertIn("kid1k_std", got)
     self.assertTrue(np.isfinite(got["kid1k"]))
 
-  def test_truncation(self):
-    z = self.g.sample_z(jax.random.key(2), 4)
+  def test_truncated_samples(self):
+    """sample_batches at psi=0 draws the mean image for every latent; psi=1 the plain G."""
     w_avg = jnp.mean(self.g.hidden(self.params, self.g.sample_z(jax.random.key(9), 64)), 0)
-    np.testing.assert_allclose(generated.render(self.g, self.params, z, 16),
-                               self.g.generate(self.params, z), atol=1e-6)
-    at_mean = np.asarray(generated.render(self.g, self.params, z, 16, w_avg, 0.0))
-    np.testing.assert_allclose(at_mean, np.broadcast_to(at_mean[:1], at_mean.shape), atol=1e-6)
-    with self.assertRaisesRegex(ValueError, "w_avg"):
-      generated.render(self.g, self.params, z, 16, None, 0.5)
+    plain = np.concatenate(list(generated.sample_batches(self.g, self.params, 6, 4, 16, seed=2)))
+    z = jnp.concatenate(list(generated.latent_batches(self.g, 6, 4, seed=2)))
+    ref = np.asarray(generated.to_uint8(self.g(self.params, z, 16, 16)), np.int32)  # eager, unjitted
+    ref = np.repeat(ref, 3, -1) if ref.shape[-1] == 1 else ref
+    self.assertLessEqual(np.abs(plain.astype(np.int32) - ref).max(), 1)  # rounding of float noise
+    at_mean = np.concatenate(list(generated.sample_batches(
+        self.g, self.params, 6, 4, 16, seed=2, w_avg=w_avg, truncation_psi=0.0)))
+    np.testing.assert_array_equal(at_mean, np.broadcast_to(at_mean[:1], at_mean.shape))
+    with self.assertRaisesRegex(ValueError, "w_mean"):
+      next(generated.sample_batches(self.g, self.params, 4, 4, 16, truncation_psi=0.5))
 
   def test_upsampled_fid_table(self):
     net = feature_nets.classifier(self.net_path)

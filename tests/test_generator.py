@@ -1,6 +1,8 @@
 """Generator: parameter bookkeeping, init statistics, sharding, compilation."""
 from absl.testing import absltest
 from absl.testing import parameterized
+import chex
+from unittest import mock
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -11,6 +13,7 @@ from inr_gan_jax import config_lib
 from inr_gan_jax.model import generator as generator_lib
 from inr_gan_jax.model import inr as inr_lib
 from inr_gan_jax.model import layout as layout_lib
+from inr_gan_jax.model import pipeline
 from tests import helpers
 
 
@@ -155,16 +158,34 @@ class GeneratorTest(parameterized.TestCase):
 
   def test_compiles_once_per_grid_shape(self):
     g, params = build(helpers.tiny_model())
-    traces = []
-    original = g.render_plan
-    g.render_plan = lambda *a: (traces.append(1), original(*a))[1]
     z = g.sample_z(jax.random.key(1), 2)
-    g.generate(params, z, 16, 16)
-    g.generate(params, z, 16, 16, (-0.3, -0.3, 1.3, 1.3))   # new window, same shape
-    g.generate(params, z + 1.0, 16, 16)
-    self.assertLen(traces, 1)
-    g.generate(params, z, 32, 16)                            # new shape: one more compile
-    self.assertLen(traces, 2)
+    # Fresh compiles for this check, and none of its counting wrappers left for later tests.
+    pipeline._compiled.cache_clear()  # pylint: disable=protected-access
+    self.addCleanup(pipeline._compiled.cache_clear)  # pylint: disable=protected-access
+    once = chex.assert_max_traces(generator_lib.Generator.render_plan, n=1)
+    with mock.patch.object(generator_lib.Generator, "render_plan", once):
+      g.generate(params, z, 16, 16)
+      g.generate(params, z, 16, 16, (-0.3, -0.3, 1.3, 1.3))   # new window, same shape
+      g.generate(params, z + 1.0, 16, 16)
+      # Another instance of an equal config (every restore builds one) shares the compile.
+      generator_lib.Generator(helpers.tiny_model()).generate(params, z, 16, 16)
+      with self.assertRaisesRegex(AssertionError, "traced > 1"):
+        g.generate(params, z, 32, 16)                          # a new shape compiles again
+
+  def test_generate_from_w_and_truncated(self):
+    g, params = build(helpers.tiny_model())
+    z = g.sample_z(jax.random.key(1), 3)
+    w = g.hidden(params, z)
+    np.testing.assert_allclose(g.generate(params, w=w), g.generate(params, z), atol=1e-6)
+    w_mean = jnp.mean(w, 0)
+    # psi=0.5 from z equals the untruncated render of the hand-truncated w (numpy arithmetic).
+    w_half = jnp.asarray(np.asarray(w_mean) + 0.5 * (np.asarray(w) - np.asarray(w_mean)))
+    np.testing.assert_allclose(g.generate(params, z, w_mean=w_mean, psi=0.5),
+                               g.render(params, g.theta_from_hidden(params, w_half)), atol=1e-5)
+    with self.assertRaisesRegex(ValueError, "exactly one of z"):
+      g.generate(params, z, w=w)
+    with self.assertRaisesRegex(ValueError, "exactly one of z"):
+      g.generate(params)
 
 
 if __name__ == "__main__":

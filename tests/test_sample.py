@@ -17,6 +17,7 @@ from PIL import Image
 from inr_gan_jax.checkpoints import checkpointing
 from inr_gan_jax.model import generator as generator_lib
 from inr_gan_jax import render_inr
+from inr_gan_jax.render import export
 from inr_gan_jax import sample
 from inr_gan_jax.train import step as train_step
 from tests import helpers
@@ -124,31 +125,37 @@ class SamplingTest(parameterized.TestCase):
     self.assertLessEqual(np.abs(again.astype(int) - png.astype(int)).max(), 1)
 
   def test_seed_is_independent_of_batching(self):
-    batch = self.sampler.render(self.sampler.theta(sample.latents(self.g, [4, 9, 2])), 16, 16)
-    alone = self.sampler.render(self.sampler.theta(sample.latents(self.g, [9])), 16, 16)
+    batch = self.sampler.render(self.sampler.theta(sample.seed_latents(self.g, [4, 9, 2])), 16, 16)
+    alone = self.sampler.render(self.sampler.theta(sample.seed_latents(self.g, [9])), 16, 16)
     np.testing.assert_allclose(batch[1], alone[0], atol=1e-5)
 
   @parameterized.parameters((16, 16, (0, 0, 1, 1)), (10, 30, (-1.0, 0.0, 2.0, 1.0)),
                             (7, 5, (0.25, 0.25, 0.5, 0.75)))
   def test_shapes(self, height, width, window):
-    images = self.sampler.render(self.sampler.theta(sample.latents(self.g, [0, 1])), height, width,
-                                 window)
+    theta = self.sampler.theta(sample.seed_latents(self.g, [0, 1]))
+    images = self.sampler.render(theta, height, width, window)
     self.assertEqual(images.shape, (2, height, width, 3))
-    self.assertTrue(np.all(np.abs(images) <= 1.0))
+    for i in range(2):  # the standalone numpy renderer of the exported INR draws the same
+      arrays = export.export_arrays(self.g.layout, export.take_sample(theta, i),
+                                    self.sampler.params["inr"])
+      meta = json.loads(str(arrays.pop("meta_json")))
+      arrays.pop("format")
+      ref = render_inr.render(meta, arrays, height, width, window)
+      np.testing.assert_allclose(images[i], ref, atol=2e-5)
 
   @parameterized.parameters((0, 0, 1, 1), (-0.3, -0.3, 1.3, 1.3))
   def test_single_scale_denser_grid_contains_the_base_image(self, *window):
     """3H x 3W pixel centres include the H x W ones (the middle of each 3 x 3 group)."""
     g, params = build(block_resolutions=(16,), block_widths=(24,), block_depths=(2,))
     sampler = sample.Sampler(g, params)
-    theta = sampler.theta(sample.latents(g, [0, 1]))
+    theta = sampler.theta(sample.seed_latents(g, [0, 1]))
     base = sampler.render(theta, 16, 16, window)
     dense = sampler.render(theta, 48, 48, window)
     np.testing.assert_allclose(dense[:, 1::3, 1::3], base, atol=1e-6)
 
   def test_truncation_needs_a_centre(self):
     with self.assertRaisesRegex(ValueError, "w_mean"):
-      self.sampler.theta(sample.latents(self.g, [0]), psi=0.5)
+      self.sampler.theta(sample.seed_latents(self.g, [0]), psi=0.5)
 
 
 class CheckpointCliTest(absltest.TestCase):

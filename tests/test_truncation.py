@@ -5,6 +5,7 @@ import shutil
 from unittest import mock
 
 from absl.testing import absltest
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -29,8 +30,7 @@ class TruncationTest(absltest.TestCase):
     cls.params = jax.jit(cls.g.init)(jax.random.key(0))
     cls.z = cls.g.sample_z(jax.random.key(3), 4)
     cls.w_mean = jax.random.normal(jax.random.key(4), (cls.g.hyper.width,))
-    cls.theta_fn = staticmethod(jax.jit(
-        lambda z, m, psi: truncation.truncated_theta(cls.g, cls.params, z, m, psi), static_argnums=2))
+    cls.theta_fn = staticmethod(lambda z, m, psi: cls.g.predict(cls.params, z, w_mean=m, psi=psi))
 
   def test_psi_one_is_identity_and_zero_collapses(self):
     plain = self.g.theta(self.params, self.z)
@@ -49,6 +49,15 @@ class TruncationTest(absltest.TestCase):
     expect = jax.tree.map(lambda t, b: b + psi * (t - b), plain, bar)
     helpers.assert_trees_all_close(self, self.theta_fn(self.z, self.w_mean, psi), expect,
                                    rtol=1e-4, atol=1e-5)
+
+  def test_psi_one_is_exactly_untruncated(self):
+    # psi = 1 takes the untruncated branch, so the result is bit-equal to no w_mean at all.
+    chex.assert_trees_all_equal(self.theta_fn(self.z, self.w_mean, 1.0),
+                                self.g.predict(self.params, self.z))
+
+  def test_truncation_needs_a_centre(self):
+    with self.assertRaisesRegex(ValueError, "needs w_mean"):
+      self.g.predict(self.params, self.z, psi=0.5)
 
   def test_estimate_is_mean_of_hidden(self):
     est = truncation.estimate_mean_hidden(self.g, self.params, num_latents=50, seed=5, batch_size=20)

@@ -14,7 +14,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from inr_gan_jax.model import inr
 
 SPACES = ("z", "w")
 
@@ -71,12 +70,11 @@ def project(generator, params, target, *, space: str = "w", num_steps: int = 300
   if init is None:
     init = initial_latents(generator, params, space)
   latent = jnp.atleast_2d(jnp.asarray(init, jnp.float32))  # [K, D]
-  plan = inr.make_plan(generator.layout, h, w)
+  plan = generator.make_plan(h, w)
 
-  def render(latent):  # [K, D] -> [K, H, W, C]
-    theta = (generator.theta_from_hidden(params, latent) if space == "w"
-             else generator.theta(params, latent))
-    return generator.render_plan(params, theta, plan).reshape(latent.shape[0], h, w, -1)
+  def render(latent):  # [K, D] -> [K, H, W, C], through the generator's one jitted path
+    codes = {space: latent}
+    return generator.generate_on(params, plan, **codes).reshape(latent.shape[0], h, w, -1)
 
   def per_start(latent):  # -> loss [K], rmse [K]
     pred = render(latent)
@@ -112,9 +110,9 @@ def project(generator, params, target, *, space: str = "w", num_steps: int = 300
 def render_views(generator, params, latent, space: str, size: int,
                  upscale: int = 4, zoom_window=(-0.5, -0.5, 1.5, 1.5)) -> Dict[str, np.ndarray]:
   """The projected INR at ``size``, at ``upscale * size`` and zoomed out (``[H, W, C]`` each)."""
-  theta = (generator.theta_from_hidden(params, latent[None]) if space == "w"
-           else generator.theta(params, latent[None]))
-  return {"fit": np.asarray(generator.render(params, theta, size, size))[0],
-          "upscaled": np.asarray(generator.render(params, theta, upscale * size,
-                                                  upscale * size))[0],
-          "zoom_out": np.asarray(generator.render(params, theta, size, size, zoom_window))[0]}
+  codes = {space: latent[None]}
+  big = upscale * size
+  return {"fit": np.asarray(generator.generate(params, height=size, **codes))[0],
+          "upscaled": np.asarray(generator.generate(params, height=big, **codes))[0],
+          "zoom_out": np.asarray(generator.generate(params, height=size, window=zoom_window,
+                                                    **codes))[0]}

@@ -89,10 +89,10 @@ def consistency(generator, params, num: int, batch_size: int, seed: int = 0,
   if kind not in ("eqt", "eqs"):
     raise ValueError(f"consistency kind must be 'eqt' or 'eqs', got {kind!r}")
   size = generator.resolution
-  render = lambda z, s, window: generated.render(generator, params, z, s, w_avg,  # noqa: E731
-                                                 truncation_psi, window)
+  render = lambda z, s, window: generator.generate(  # noqa: E731
+      params, z, s, s, window, w_mean=w_avg, psi=truncation_psi)
   scores: Dict[str, list] = {}
-  for z in generated.latents(generator, num, batch_size, seed):
+  for z in generated.latent_batches(generator, num, batch_size, seed):
     if kind == "eqs":
       scores.setdefault("eqs", []).append(scale_psnr(render, z, size))
       continue

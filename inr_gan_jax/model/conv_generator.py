@@ -20,7 +20,6 @@ baseline a continuous generator's superresolution has to beat.
 Its parameters form one optimiser group ``conv``, trained at ``train.lr_inr``
 (both are the synthesis weights of their generator).
 """
-import functools
 import math
 from typing import Any, Dict, Optional, Sequence
 
@@ -30,6 +29,7 @@ import jax.numpy as jnp
 
 from inr_gan_jax.model import coords
 from inr_gan_jax.model import layers
+from inr_gan_jax.model import pipeline
 
 _he = nn.initializers.variance_scaling(2.0, "fan_in", "normal")
 
@@ -71,7 +71,7 @@ def bilinear_sample(images: jax.Array, points: jax.Array) -> jax.Array:
   return jax.vmap(lambda image: layers.grid_features(points, image))(images)
 
 
-class ConvGenerator:
+class ConvGenerator(pipeline.Pipeline):
   """The DCGAN-style baseline behind the Generator interface (holds no arrays)."""
 
   def __init__(self, model_config):
@@ -108,11 +108,16 @@ class ConvGenerator:
     return self.theta_from_hidden(params, z)
 
   def make_plan(self, height: int, width: int,
-                window: Sequence[float] = coords.UNIT_WINDOW) -> jax.Array:
+                window: Sequence[float] = coords.UNIT_WINDOW) -> Optional[jax.Array]:
+    """Points ``[N, 2]`` to read, or None for the native grid (read exactly, no resampling)."""
+    if (height, width) == (self.resolution,) * 2 and tuple(window) == tuple(coords.UNIT_WINDOW):
+      return None
     return jnp.asarray(coords.pixel_grid(height, width, window).reshape(-1, 2))  # [N, 2]
 
-  def render_plan(self, params, theta: jax.Array, plan: jax.Array) -> jax.Array:
+  def render_plan(self, params, theta: jax.Array, plan: Optional[jax.Array]) -> jax.Array:
     del params
+    if plan is None:
+      return theta.reshape(theta.shape[0], -1, theta.shape[-1])          # [B, R*R, C]
     return bilinear_sample(theta, plan)                                 # [B, N, C]
 
   def render(self, params, theta: jax.Array, height: Optional[int] = None,
@@ -120,19 +125,8 @@ class ConvGenerator:
              window: Sequence[float] = coords.UNIT_WINDOW) -> jax.Array:
     height = self.resolution if height is None else height
     width = height if width is None else width
-    if (height, width) == (self.resolution,) * 2 and tuple(window) == tuple(coords.UNIT_WINDOW):
-      return theta                                                      # exact: no resampling
     flat = self.render_plan(params, theta, self.make_plan(height, width, window))
     return flat.reshape(flat.shape[0], height, width, flat.shape[-1])
 
   def __call__(self, params, z, height=None, width=None, window=coords.UNIT_WINDOW):
     return self.render(params, self.theta(params, z), height, width, window)
-
-  @functools.cached_property
-  def _generate_jit(self):
-    return jax.jit(self.__call__, static_argnums=(2, 3, 4))
-
-  def generate(self, params, z: jax.Array, height: Optional[int] = None,
-               width: Optional[int] = None,
-               window: Sequence[float] = coords.UNIT_WINDOW) -> jax.Array:
-    return self._generate_jit(params, z, height, width, tuple(float(v) for v in window))

@@ -9,8 +9,10 @@ cut in between::
 
   z [B, D] --hidden--> w [B, 1024] --theta_from_hidden--> theta (pytree, leaves [B, ...])
         --render/evaluate on a GridPlan--> images [B, H, W, C] in [-1, 1]
+
+The jitted entries (``generate``, ``generate_on``, ``predict``, ``evaluate``,
+with truncation) come from :class:`inr_gan_jax.model.pipeline.Pipeline`.
 """
-import functools
 from typing import Any, Dict, Optional, Sequence
 
 import jax
@@ -21,11 +23,12 @@ from inr_gan_jax.model import coords
 from inr_gan_jax.model import hypernetwork
 from inr_gan_jax.model import inr
 from inr_gan_jax.model import layout as layout_lib
+from inr_gan_jax.model import pipeline
 
 Params = Dict[str, Any]
 
 
-class Generator:
+class Generator(pipeline.Pipeline):
   """Bundles the static pieces derived from ``config.model``.
 
   Instances hold no parameters (only static numpy constants derived from the
@@ -106,27 +109,6 @@ class Generator:
                window: Sequence[float] = coords.UNIT_WINDOW) -> jax.Array:
     """``z [B, D] ->`` images ``[B, H, W, C]`` in ``[-1, 1]``."""
     return self.render(params, self.theta(params, z), height, width, window)
-
-  # ---- jitted entry point ----------------------------------------------------
-  @functools.cached_property
-  def _generate_jit(self):
-    def fn(params, z, plan):
-      return self.render_plan(params, self.theta(params, z), plan)
-    return jax.jit(fn)
-
-  def generate(self, params: Params, z: jax.Array, height: Optional[int] = None,
-               width: Optional[int] = None,
-               window: Sequence[float] = coords.UNIT_WINDOW) -> jax.Array:
-    """Jitted ``__call__``: compiles once per (batch, grid shape); windows are data.
-
-    Shardings flow through: a ``z`` sharded over a mesh's batch axis gives
-    images sharded the same way.
-    """
-    height = self.resolution if height is None else height
-    width = height if width is None else width
-    plan = self.make_plan(height, width, window)
-    flat = self._generate_jit(params, z, plan)  # [B, H*W, C]
-    return flat.reshape(flat.shape[0], height, width, flat.shape[-1])
 
 
 def build(model_config):

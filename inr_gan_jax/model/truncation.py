@@ -1,5 +1,9 @@
 """psi-truncation toward the mean hidden representation (the paper's appendix B.3).
 
+The arithmetic is :func:`inr_gan_jax.model.pipeline.truncate`, applied by every
+``Generator.generate`` / ``predict`` call given ``w_mean`` and ``psi``; this module
+says where ``w_mean`` comes from.
+
 The hypernetwork maps ``z -> w`` (its hidden representation, ``[width]``) and a
 *linear* connector maps ``w -> theta``. Truncation pulls ``w`` toward the mean
 ``w_bar = E_z[w]``::
@@ -31,7 +35,6 @@ from typing import Optional, Tuple
 
 from absl import logging
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from inr_gan_jax.checkpoints import checkpointing
@@ -40,11 +43,6 @@ from inr_gan_jax.model import generator as generator_lib
 DEFAULT_NUM_LATENTS = 10_000
 DEFAULT_SEED = 0x7A0C  # latents used for the estimate, distinct from sampling seeds
 SIDECAR_DIR = "truncation"
-
-
-def truncate(w: jax.Array, w_mean: jax.Array, psi: float) -> jax.Array:
-  """``w [B, width]`` pulled toward ``w_mean [width]``: ``w_mean + psi (w - w_mean)``."""
-  return w_mean + psi * (w - w_mean)
 
 
 def check_psi(psi: float) -> float:
@@ -110,12 +108,3 @@ def load_or_estimate(checkpoint_path: str, generator: generator_lib.Generator, p
   except OSError as e:
     logging.warning("Could not store the truncation centre in %s (%s); using it unsaved.", path, e)
   return w_mean
-
-
-def truncated_theta(generator: generator_lib.Generator, params, z: jax.Array,
-                    w_mean: Optional[jax.Array], psi: float = 1.0):
-  """``z [B, D] ->`` theta after truncating the hidden representation (psi=1: none)."""
-  w = generator.hidden(params, z)  # [B, width]
-  if w_mean is not None and psi != 1.0:
-    w = truncate(w, jnp.asarray(w_mean), psi)
-  return generator.theta_from_hidden(params, w)

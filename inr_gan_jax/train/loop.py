@@ -56,7 +56,7 @@ def make_mesh() -> Mesh:
   return Mesh(np.array(jax.devices()), ("data",))
 
 
-class _Sampler:
+class _SampleGrids:
   """Renders the EMA generator on fixed latents at 1x and 2x (superresolution)."""
 
   def __init__(self, trainer: train_step_lib.Trainer, config):
@@ -113,7 +113,7 @@ def train_and_evaluate(config, workdir: str) -> Dict[str, Any]:
                              process_count=jax.process_count()),
       trainer.batch_sharding)
   writer = summary.SummaryWriter(os.path.join(workdir, "tensorboard"), enabled=is_chief)
-  sampler = _Sampler(trainer, config)
+  sampler = _SampleGrids(trainer, config)
   eval_every = int(config.eval.every_steps) if "eval" in config else 0
   eval_fn = None
   if eval_every:
