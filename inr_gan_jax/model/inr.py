@@ -18,8 +18,9 @@ coordinate features on its own grid)::
 so the ``[N, in + coord]`` concatenation is never written out: same values and
 MACs, one less full pass over memory per layer (docs/benchmarks.md).
 """
+import dataclasses
 import functools
-from typing import Any, Dict, NamedTuple, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -45,29 +46,99 @@ class GridPlan(NamedTuple):
   up_weight: Tuple[jax.Array, ...]
 
 
+@dataclasses.dataclass(frozen=True)
+class AxisLevel:
+  """One block's grid along one axis of a full render.
+
+  Attributes:
+    centres: ``[n]`` float32 pixel centres of this block's grid.
+    taps: ``[n, T]`` int32 indices into the previous block's centres (None for block 0).
+    weights: ``[n, T]`` float32 tap weights (None for block 0).
+  """
+  centres: np.ndarray
+  taps: Optional[np.ndarray]
+  weights: Optional[np.ndarray]
+
+
+def axis_levels(layout: layout_lib.INRLayout, size: int, lo: float, hi: float) -> List[AxisLevel]:
+  """Per-block 1-D grids and upsampling taps along one axis of a ``size``-pixel render."""
+  return _axis_levels(tuple(b.resolution for b in layout.blocks), layout.resolution,
+                      layout.upsample, size, lo, hi)
+
+
+def _axis_levels(block_res: Tuple[int, ...], resolution: int, upsample: str, size: int,
+                 lo: float, hi: float) -> List[AxisLevel]:
+  sizes = [coords.scaled_size(size, r, resolution) for r in block_res]
+  levels = []
+  for k, n in enumerate(sizes):
+    centres = coords.axis_centres(n, lo, hi)  # [n]
+    if k == 0:
+      levels.append(AxisLevel(centres, None, None))
+      continue
+    if upsample == "nearest":
+      taps = coords.nearest_indices(n, sizes[k - 1])[:, None]  # [n, 1]
+      weights = np.ones(taps.shape, np.float32)
+    else:
+      taps, weights = coords.linear_indices(n, sizes[k - 1])  # [n, 2] each
+    levels.append(AxisLevel(centres, taps.astype(np.int32), weights.astype(np.float32)))
+  return levels
+
+
+def needed_ranges(levels: Sequence[AxisLevel], start: int, stop: int) -> List[Tuple[int, int]]:
+  """Half-open index range of every block's axis that final range ``[start, stop)`` needs.
+
+  Returns one ``(lo, hi)`` per block, first block first.
+  """
+  ranges = [(start, stop)]
+  for k in range(len(levels) - 1, 0, -1):
+    lo, hi = ranges[0]
+    taps = levels[k].taps[lo:hi]  # [hi - lo, T]
+    ranges.insert(0, (int(taps.min()), int(taps.max()) + 1))
+  return ranges
+
+
+def _outer_taps(ty: np.ndarray, wy: np.ndarray, tx: np.ndarray, wx: np.ndarray,
+                coarse_width: int) -> Tuple[np.ndarray, np.ndarray]:
+  """Separable taps -> flat ``[N, Ty*Tx]`` indices and weights, in (row tap, column tap) order."""
+  idx = ty[:, None, :, None] * coarse_width + tx[None, :, None, :]  # [h, w, Ty, Tx]
+  wt = wy[:, None, :, None] * wx[None, :, None, :]
+  n = ty.shape[0] * tx.shape[0]
+  return (idx.reshape(n, -1).astype(np.int32), wt.reshape(n, -1).astype(np.float32))
+
+
+def tile_plan(rows: Sequence[AxisLevel], cols: Sequence[AxisLevel], row_range: Tuple[int, int],
+              col_range: Tuple[int, int]) -> Tuple[GridPlan, Tuple[int, int]]:
+  """Plan for the final-grid rectangle ``rows[row_range] x cols[col_range]``.
+
+  Returns ``(plan, (tile_height, tile_width))``; the plan's last block has the
+  tile's pixels in row-major order.
+  """
+  rr = needed_ranges(rows, *row_range)
+  cr = needed_ranges(cols, *col_range)
+  points, up_index, up_weight = [], [], []
+  for k, ((r0, r1), (c0, c1)) in enumerate(zip(rr, cr)):
+    xx, yy = np.meshgrid(cols[k].centres[c0:c1], rows[k].centres[r0:r1], indexing="xy")
+    points.append(np.stack([xx, yy], axis=-1).reshape(-1, 2))  # [n_k, 2]
+    if k == 0:
+      continue
+    (pr0, _), (pc0, pc1) = rr[k - 1], cr[k - 1]
+    ty = rows[k].taps[r0:r1] - pr0  # local indices into the previous block's rectangle
+    tx = cols[k].taps[c0:c1] - pc0
+    idx, wt = _outer_taps(ty, rows[k].weights[r0:r1], tx, cols[k].weights[c0:c1], pc1 - pc0)
+    up_index.append(idx)
+    up_weight.append(wt)
+  shape = (row_range[1] - row_range[0], col_range[1] - col_range[0])
+  return GridPlan(tuple(points), tuple(up_index), tuple(up_weight)), shape
+
+
 @functools.lru_cache(maxsize=64)
 def _make_plan_cached(block_res: Tuple[int, ...], resolution: int, upsample: str,
                       height: int, width: int, window: coords.Window) -> GridPlan:
-  sizes = [(coords.scaled_size(height, r, resolution), coords.scaled_size(width, r, resolution))
-           for r in block_res]
-  points, up_index, up_weight = [], [], []
-  for k, (h, w) in enumerate(sizes):
-    points.append(coords.pixel_grid(h, w, window).reshape(h * w, 2))  # [N_k, 2]
-    if k == 0:
-      continue
-    hc, wc = sizes[k - 1]
-    if upsample == "nearest":
-      iy, ix = coords.nearest_indices(h, hc), coords.nearest_indices(w, wc)
-      idx = (iy[:, None] * wc + ix[None, :]).reshape(h * w, 1)  # [N_k, 1]
-      wt = np.ones_like(idx, dtype=np.float32)
-    else:
-      (iy, wy), (ix, wx) = coords.linear_indices(h, hc), coords.linear_indices(w, wc)
-      # Outer product of the two 2-tap axes -> 4 taps per fine pixel.
-      idx = (iy[:, None, :, None] * wc + ix[None, :, None, :]).reshape(h * w, 4)
-      wt = (wy[:, None, :, None] * wx[None, :, None, :]).reshape(h * w, 4)
-    up_index.append(idx.astype(np.int32))
-    up_weight.append(wt.astype(np.float32))
-  return GridPlan(tuple(points), tuple(up_index), tuple(up_weight))
+  # A full image is the plan of one tile that covers it: one builder for both.
+  x0, y0, x1, y1 = window
+  rows = _axis_levels(block_res, resolution, upsample, height, y0, y1)
+  cols = _axis_levels(block_res, resolution, upsample, width, x0, x1)
+  return tile_plan(rows, cols, (0, height), (0, width))[0]
 
 
 def make_plan(layout: layout_lib.INRLayout, height: int, width: int,

@@ -8,8 +8,9 @@ single-shot render (same points, same taps, same weights, same tap order).
 
 How the coarse context is found
 -------------------------------
-:func:`inr.make_plan` builds every block's grid and every upsampling map as an
-outer product of two 1-D maps (rows and columns): block ``k`` has
+:func:`inr.tile_plan` (the one plan builder; :func:`inr.make_plan` is the plan of
+one tile covering the image) builds every block's grid and every upsampling map as
+an outer product of two 1-D maps (rows and columns, :func:`inr.axis_levels`): block ``k`` has
 ``h_k x w_k`` points, and fine row ``i`` reads coarse rows ``row_taps_k[i]``
 (1 tap for nearest, 2 for bilinear). The maps are monotone and consecutive
 fine rows move at most one coarse row (coarse grids are never finer), so the
@@ -25,7 +26,7 @@ dropped after evaluation).
 """
 import dataclasses
 import math
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple
 
 import jax
 import numpy as np
@@ -35,85 +36,6 @@ from inr_gan_jax.utils import image_utils
 from inr_gan_jax.utils import progress as progress_lib
 from inr_gan_jax.model import inr
 from inr_gan_jax.model import layout as layout_lib
-
-
-@dataclasses.dataclass(frozen=True)
-class AxisLevel:
-  """One block's grid along one axis of a full render.
-
-  Attributes:
-    centres: ``[n]`` float32 pixel centres of this block's grid.
-    taps: ``[n, T]`` int32 indices into the previous block's centres (None for block 0).
-    weights: ``[n, T]`` float32 tap weights (None for block 0).
-  """
-  centres: np.ndarray
-  taps: Optional[np.ndarray]
-  weights: Optional[np.ndarray]
-
-
-def axis_levels(layout: layout_lib.INRLayout, size: int, lo: float, hi: float) -> List[AxisLevel]:
-  """Per-block 1-D grids and upsampling taps along one axis, as :func:`inr.make_plan` uses them."""
-  sizes = [coords.scaled_size(size, b.resolution, layout.resolution) for b in layout.blocks]
-  levels = []
-  for k, n in enumerate(sizes):
-    centres = coords.axis_centres(n, lo, hi)  # [n]
-    if k == 0:
-      levels.append(AxisLevel(centres, None, None))
-      continue
-    if layout.upsample == "nearest":
-      taps = coords.nearest_indices(n, sizes[k - 1])[:, None]  # [n, 1]
-      weights = np.ones(taps.shape, np.float32)
-    else:
-      taps, weights = coords.linear_indices(n, sizes[k - 1])  # [n, 2] each
-    levels.append(AxisLevel(centres, taps.astype(np.int32), weights.astype(np.float32)))
-  return levels
-
-
-def needed_ranges(levels: Sequence[AxisLevel], start: int, stop: int) -> List[Tuple[int, int]]:
-  """Half-open index range of every block's axis that final range ``[start, stop)`` needs.
-
-  Returns one ``(lo, hi)`` per block, first block first.
-  """
-  ranges = [(start, stop)]
-  for k in range(len(levels) - 1, 0, -1):
-    lo, hi = ranges[0]
-    taps = levels[k].taps[lo:hi]  # [hi - lo, T]
-    ranges.insert(0, (int(taps.min()), int(taps.max()) + 1))
-  return ranges
-
-
-def _outer_taps(ty: np.ndarray, wy: np.ndarray, tx: np.ndarray, wx: np.ndarray,
-                coarse_width: int) -> Tuple[np.ndarray, np.ndarray]:
-  """Separable taps -> flat ``[N, Ty*Tx]`` indices and weights, ordered as make_plan orders them."""
-  idx = ty[:, None, :, None] * coarse_width + tx[None, :, None, :]  # [h, w, Ty, Tx]
-  wt = wy[:, None, :, None] * wx[None, :, None, :]
-  n = ty.shape[0] * tx.shape[0]
-  return (idx.reshape(n, -1).astype(np.int32), wt.reshape(n, -1).astype(np.float32))
-
-
-def tile_plan(rows: Sequence[AxisLevel], cols: Sequence[AxisLevel], row_range: Tuple[int, int],
-              col_range: Tuple[int, int]) -> Tuple[inr.GridPlan, Tuple[int, int]]:
-  """Plan for the final-grid rectangle ``rows[row_range] x cols[col_range]``.
-
-  Returns ``(plan, (tile_height, tile_width))``; the plan's last block has the
-  tile's pixels in row-major order.
-  """
-  rr = needed_ranges(rows, *row_range)
-  cr = needed_ranges(cols, *col_range)
-  points, up_index, up_weight = [], [], []
-  for k, ((r0, r1), (c0, c1)) in enumerate(zip(rr, cr)):
-    xx, yy = np.meshgrid(cols[k].centres[c0:c1], rows[k].centres[r0:r1], indexing="xy")
-    points.append(np.stack([xx, yy], axis=-1).reshape(-1, 2))  # [n_k, 2]
-    if k == 0:
-      continue
-    (pr0, _), (pc0, pc1) = rr[k - 1], cr[k - 1]
-    ty = rows[k].taps[r0:r1] - pr0  # local indices into the previous block's rectangle
-    tx = cols[k].taps[c0:c1] - pc0
-    idx, wt = _outer_taps(ty, rows[k].weights[r0:r1], tx, cols[k].weights[c0:c1], pc1 - pc0)
-    up_index.append(idx)
-    up_weight.append(wt)
-  shape = (row_range[1] - row_range[0], col_range[1] - col_range[0])
-  return inr.GridPlan(tuple(points), tuple(up_index), tuple(up_weight)), shape
 
 
 def pad_plan(plan: inr.GridPlan, counts: Sequence[int]) -> inr.GridPlan:
@@ -152,21 +74,21 @@ class TiledRenderer:
     self.height, self.width = coords.check_size(self.height, self.width)
     self.window = coords.check_window(self.window)
     x0, y0, x1, y1 = self.window
-    self.rows = axis_levels(self.layout, self.height, y0, y1)
-    self.cols = axis_levels(self.layout, self.width, x0, x1)
+    self.rows = inr.axis_levels(self.layout, self.height, y0, y1)
+    self.cols = inr.axis_levels(self.layout, self.width, x0, x1)
     th, tw = self.tile
     self.tiles = [((r, min(r + th, self.height)), (c, min(c + tw, self.width)))
                   for r in range(0, self.height, th) for c in range(0, self.width, tw)]
     # The largest rectangle any tile needs per block: the padded, compiled shape.
     self.counts = [0] * len(self.layout.blocks)
     for rr, cr in self.tiles:
-      for k, (a, b) in enumerate(zip(needed_ranges(self.rows, *rr), needed_ranges(self.cols, *cr))):
+      for k, (a, b) in enumerate(zip(inr.needed_ranges(self.rows, *rr), inr.needed_ranges(self.cols, *cr))):
         self.counts[k] = max(self.counts[k], (a[1] - a[0]) * (b[1] - b[0]))
 
   def plans(self) -> Iterator[Tuple[Tuple[slice, slice], inr.GridPlan, Tuple[int, int]]]:
     """Yields ``((row slice, col slice), padded plan, (tile_h, tile_w))`` per tile."""
     for rr, cr in self.tiles:
-      plan, shape = tile_plan(self.rows, self.cols, rr, cr)
+      plan, shape = inr.tile_plan(self.rows, self.cols, rr, cr)
       yield (slice(*rr), slice(*cr)), pad_plan(plan, self.counts), shape
 
 
