@@ -19,9 +19,11 @@ from inr_gan_jax.data import shapes as shapes_lib
 from inr_gan_jax.data import transforms
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_SHARED_CANDIDATES = ("/work/shared/data",
-                      os.path.join(_HERE, "..", "..", "shared", "data"),
-                      os.path.join("..", "shared", "data"))
+# The development data sit beside the checkout (../shared/data, see the guide); an
+# environment variable points elsewhere. No machine's absolute path is written here.
+_SHARED_CANDIDATES = tuple(p for p in (os.environ.get("INR_GAN_SHARED_DATA"),
+                                       os.path.join(_HERE, "..", "..", "shared", "data"),
+                                       os.path.join("..", "shared", "data")) if p)
 
 
 def _shared_file(rel):

@@ -3,6 +3,7 @@ import math
 
 from absl.testing import absltest
 from absl.testing import parameterized
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -153,18 +154,15 @@ class ArchitectureTest(parameterized.TestCase):
   def test_jitted_apply_traces_once_per_shape(self):
     model = disc.Discriminator(16, **TINY)
     params = _params(model)
-    traces = []
-
     @jax.jit
+    @chex.assert_max_traces(n=1)
     def apply(p, x):
-      traces.append(x.shape)  # Python side effect: runs only while tracing.
       return model.apply(p, x)
 
     for seed in range(3):
       apply(params, jax.random.normal(jax.random.key(seed), (4, 16, 16, 3)))
-    self.assertLen(traces, 1)
-    apply(params, jnp.zeros((8, 16, 16, 3)))
-    self.assertLen(traces, 2)
+    with self.assertRaisesRegex(AssertionError, "traced > 1"):
+      apply(params, jnp.zeros((8, 16, 16, 3)))  # a new batch size is a new trace
 
 
 class BlurTest(parameterized.TestCase):
