@@ -22,8 +22,11 @@ from inr_gan_jax import config_lib
 
 
 def get_config(arg=None):
-  return config_lib.dataset_config(
-      arg, data_source="folder", data_name="",
-      model=config_lib.model_config(
-          resolution=1024, block_resolutions=(128, 256, 512, 1024),
-          block_widths=(512, 64, 64, 16), block_depths=(8, 4, 3, 1)))
+  c = config_lib.derive(__file__, "lsun256.py")   # the paper's recipe; a different image size
+  c.data.source = "folder"
+  c.data.name = ""
+  c.model.resolution = 1024
+  c.model.block_resolutions = (128, 256, 512, 1024)
+  c.model.block_widths = (512, 64, 64, 16)
+  c.model.block_depths = (8, 4, 3, 1)
+  return config_lib.finalize(c, arg)

@@ -21,8 +21,7 @@ from inr_gan_jax import config_lib
 
 
 def get_config(arg=None):
-  return config_lib.dataset_config(
-      arg, data_source="lmdb", data_name="lsun/bedroom",
-      model=config_lib.model_config(
-          resolution=128, block_resolutions=(64, 128), block_widths=(512, 64),
-          block_depths=(8, 4)))
+  c = config_lib.derive(__file__, "lsun256.py")   # the paper's recipe and layout, one octave down
+  c.model.resolution = 128
+  c.model.block_resolutions = (64, 128)
+  return config_lib.finalize(c, arg)

@@ -14,7 +14,7 @@ from inr_gan_jax import config_lib
 
 def get_config(arg=None):
   c = config_lib.dataset_config(
-      arg, data_source="shapes", data_name="",
+      data_source="shapes", data_name="",
       model=config_lib.model_config(
           resolution=32, latent_dim=128, hyper_width=256, block_resolutions=(16, 32),
           block_widths=(128, 64), block_depths=(3, 2), num_fourier=16, fmm_rank=10,
@@ -36,4 +36,4 @@ def get_config(arg=None):
   t.log_every = 50
   t.sample_every = 500
   c.checkpoint.every_steps = 1000
-  return c
+  return config_lib.finalize(c, arg)

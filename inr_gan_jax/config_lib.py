@@ -144,23 +144,25 @@ def parse_arg(arg: Optional[str]) -> dict:
   return out
 
 
-def dataset_config(arg: Optional[str], *, data_source: str, data_name: str,
-                   model: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-  """A complete experiment config with the paper's training hyperparameters.
+# The values that define a run: every config file states them (there is no library default),
+# so a config shows its own recipe; validate() names any that is missing.
+RUN_KEYS = ("num_steps", "batch_size", "lr_hyper", "lr_inr", "lr_disc", "r1_gamma",
+            "r1_interval", "ema_kimg")
+_RUN_KEY_TYPES = {"num_steps": int, "batch_size": int, "r1_interval": int}
 
-  ``arg`` (the part after ``:`` in ``--config=configs/x.py:ARG``) may name a
-  Table 1 variant (``configs/lsun256.py:fmm``).
+
+def dataset_config(*, data_source: str, data_name: str,
+                   model: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """A complete experiment config except the run's own values (:data:`RUN_KEYS`).
+
+  The caller (a file in ``configs/``) sets ``config.train.<key>`` for every
+  key of :data:`RUN_KEYS` and ends with :func:`finalize` (the Table 1 variant).
   """
   from inr_gan_jax import data as data_lib  # local: keeps config files cheap to import
-  args = parse_arg(arg)
-  unknown = set(args) - {"variant"}
-  if unknown:
-    raise ValueError(f"unknown config argument(s) {sorted(unknown)}; only a variant name "
-                     f"({', '.join(VARIANTS)}) is accepted")
   c = ml_collections.ConfigDict()
   c.seed = 0
-  c.variant = args.get("variant", "inr_gan")
-  c.model = apply_variant(model, c.variant)
+  c.variant = "inr_gan"
+  c.model = model
 
   c.data = data_lib.default_data_config()
   c.data.source = data_source
@@ -173,18 +175,12 @@ def dataset_config(arg: Optional[str], *, data_source: str, data_name: str,
   c.discriminator.mbstd_group = 4
 
   t = c.train = ml_collections.ConfigDict()
-  t.num_steps = 500_000
-  t.batch_size = 64                          # global, over all devices and hosts
-  t.lr_hyper = 1e-5                          # paper appendix; the authors' code used 5e-5
-  t.lr_inr = 5e-4                            # shared INR weights (FMM W_s)
-  t.lr_disc = 3e-3
+  for key in RUN_KEYS:  # batch_size: global, over all devices and hosts; r1_interval > 1: lazy
+    t[key] = ml_collections.config_dict.placeholder(_RUN_KEY_TYPES.get(key, float))
   t.adam_b1 = 0.0
   t.adam_b2 = 0.98
   t.adam_eps = 1e-8
-  t.r1_gamma = 10.0
-  t.r1_interval = 1                          # 1 = every step (the paper); >1 = lazy R1
-  t.ema_kimg = 10.0                          # EMA half-life in thousands of images
-  t.ema_rampup = 0.05                        # half-life <= rampup * images seen (0 = off)
+  t.ema_rampup = 0.05                        # EMA half-life <= rampup * images seen (0 = off)
   t.random_flip = True
   t.lr_mapping_mult = 1.0                    # mapping layers train at lr_hyper * this (StyleGAN: 0.01)
   # Diversity-sensitive G loss (Yang et al. 2019, DSGAN; Mao et al. 2019, MSGAN): the G loss
@@ -222,6 +218,31 @@ def dataset_config(arg: Optional[str], *, data_source: str, data_name: str,
   return c
 
 
+def finalize(config: ml_collections.ConfigDict, arg: Optional[str]) -> ml_collections.ConfigDict:
+  """Applies ``arg`` (the part after ``:`` in ``--config=configs/x.py:ARG``): a Table 1 variant.
+
+  Every config file's ``get_config`` ends with this, after its own values.
+  """
+  args = parse_arg(arg)
+  unknown = set(args) - {"variant"}
+  if unknown:
+    raise ValueError(f"unknown config argument(s) {sorted(unknown)}; only a variant name "
+                     f"({', '.join(VARIANTS)}) is accepted")
+  config.variant = args.get("variant", "inr_gan")
+  config.model = apply_variant(config.model, config.variant)
+  return config
+
+
+def derive(config_file: str, base_name: str) -> ml_collections.ConfigDict:
+  """The config of ``base_name`` (a file beside ``config_file``) to build a variant config on.
+
+  ``configs/mnist.py`` calls ``derive(__file__, "quickstart.py")`` and changes
+  only what differs, so each recipe value is written once.
+  """
+  import os
+  return load_config_file(os.path.join(os.path.dirname(os.path.abspath(config_file)), base_name))
+
+
 def load_config_file(path: str, arg: Optional[str] = None) -> ml_collections.ConfigDict:
   """Loads ``get_config(arg)`` from a config file path (as ``--config=path:arg`` would)."""
   import importlib.util
@@ -255,6 +276,10 @@ def validate(config: ml_collections.ConfigDict, num_devices: int = 1) -> None:
     if not (value > 0 or (allow_zero and value == 0)):
       raise ValueError(f"config.{name}={value!r} must be {'>= 0' if allow_zero else '> 0'}")
 
+  unset = [k for k in RUN_KEYS if t.get(k) is None]
+  if unset:
+    raise ValueError(f"config.train.{unset[0]} is not set (unset: {', '.join(unset)}): a config "
+                     "file states every value that defines its run (see configs/lsun256.py)")
   for name in ("num_steps", "batch_size", "lr_hyper", "lr_inr", "lr_disc", "log_every",
                "r1_interval", "num_sample_latents"):
     positive(f"train.{name}", t[name])

@@ -27,8 +27,7 @@ def assert_shapes_equal(testcase, tree, shapes):
 
 def tiny_train_config(**train_overrides):
   """A complete experiment config (shapes data, 16x16) for train-loop tests."""
-  c = config_lib.dataset_config(None, data_source="shapes", data_name="",
-                                model=tiny_model())
+  c = config_lib.dataset_config(data_source="shapes", data_name="", model=tiny_model())
   c.data.num_examples = 256
   c.discriminator.channel_base = 128
   c.discriminator.channel_max = 16
@@ -36,6 +35,7 @@ def tiny_train_config(**train_overrides):
   t.num_steps = 4
   t.batch_size = 8
   t.lr_hyper, t.lr_inr, t.lr_disc = 1e-4, 1e-3, 2e-3
+  t.r1_gamma, t.r1_interval = 10.0, 1
   t.ema_kimg = 0.1
   t.log_every = 2
   t.sample_every = 0
