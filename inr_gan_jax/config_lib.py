@@ -151,6 +151,20 @@ RUN_KEYS = ("num_steps", "batch_size", "lr_hyper", "lr_inr", "lr_disc", "r1_gamm
 _RUN_KEY_TYPES = {"num_steps": int, "batch_size": int, "r1_interval": int}
 
 
+# Evaluation settings, written once: config.eval (periodic metrics during training) and the
+# evaluate command's flags share them.
+EVAL_DEFAULTS = {
+    "every_steps": 0,            # 0 = never
+    "metrics": "fid5k",          # comma-separated metric names (metrics/evaluator.parse_metrics)
+    "num_samples": 0,            # 0 = the count in the metric name
+    "inception_weights": "",     # pytorch-fid's pt_inception-2015-12-05-6726825d.pth
+    "feature_net": "",           # or experiments/train_feature_net.py output
+    "batch_size": 64,            # images per generation / feature batch
+    "truncation_psi": 1.0,
+    "cache_dir": "",             # real statistics cache ("" = <workdir>/metrics_cache)
+}
+
+
 def dataset_config(*, data_source: str, data_name: str,
                    model: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """A complete experiment config except the run's own values (:data:`RUN_KEYS`).
@@ -206,15 +220,7 @@ def dataset_config(*, data_source: str, data_name: str,
 
   # Periodic metrics on the EMA generator (inr_gan_jax.metrics.periodic); off by default
   # because standard FID needs the user's Inception weights file.
-  e = c.eval = ml_collections.ConfigDict()
-  e.every_steps = 0                          # 0 = never
-  e.metrics = "fid5k"
-  e.num_samples = 0                          # 0 = the count in the metric name
-  e.inception_weights = ""                   # pytorch-fid's pt_inception-2015-12-05-6726825d.pth
-  e.feature_net = ""                         # or experiments/train_feature_net.py output
-  e.batch_size = 64
-  e.truncation_psi = 1.0
-  e.cache_dir = ""
+  c.eval = ml_collections.ConfigDict(dict(EVAL_DEFAULTS))
   return c
 
 

@@ -22,6 +22,7 @@ from absl import flags
 from absl import logging
 import jax
 
+from inr_gan_jax import config_lib
 from inr_gan_jax.checkpoints import checkpointing
 from inr_gan_jax.utils import cli_flags
 from inr_gan_jax.metrics import evaluator as evaluator_lib
@@ -30,21 +31,23 @@ from inr_gan_jax.metrics import upsampled_fid
 
 # Flags are defined when the CLI runs (define_flags), not at import: the sample CLI
 # shares names (--workdir, --step, --batch_size, ...) and both modules are imported
-# by tests and experiments in one process. Re-definition is skipped.
+# by tests and experiments in one process. Re-definition is skipped. Defaults shared with the
+# periodic evaluation during training come from config_lib.EVAL_DEFAULTS (written once).
+_D = config_lib.EVAL_DEFAULTS
 _FLAGS = (
     ("string", "workdir", None, "Workdir, checkpoints dir or step dir."),
     ("integer", "step", None, "Checkpoint step (default: latest)."),
     ("list", "metrics", ["fid50k"], "Comma-separated: fid<N>k, kid<N>k, upsampled_fid<N>k, "
      "coverage<N>k, eqt<N>k (translation consistency, dB), eqs<N>k (scale consistency, dB)."),
-    ("string", "inception_weights", "", "pytorch-fid's pt_inception-2015-12-05-6726825d.pth."),
-    ("string", "feature_net", "", "Classifier from experiments/train_feature_net.py, or "
+    ("string", "inception_weights", _D["inception_weights"], "pytorch-fid's pt_inception-2015-12-05-6726825d.pth."),
+    ("string", "feature_net", _D["feature_net"], "Classifier from experiments/train_feature_net.py, or "
      "random_inception[:SEED] (diagnostic), instead of --inception_weights."),
-    ("float", "truncation_psi", 1.0, "Truncation psi (1 = none)."),
+    ("float", "truncation_psi", _D["truncation_psi"], "Truncation psi (1 = none)."),
     ("string", "truncation_center", "estimate", "Truncation centre: 'estimate' (the mean hidden "
      "code of the EMA generator, shared with sampling) or 'state' (the train state's w_avg)."),
-    ("integer", "num_samples", 0, "Override every metric's sample count (0 = from the name)."),
-    ("integer", "batch_size", 64, "Images per generation / feature batch."),
-    ("string", "cache_dir", "", "Real statistics cache (default <workdir>/metrics_cache)."),
+    ("integer", "num_samples", _D["num_samples"], "Override every metric's sample count (0 = from the name)."),
+    ("integer", "batch_size", _D["batch_size"], "Images per generation / feature batch."),
+    ("string", "cache_dir", _D["cache_dir"], "Real statistics cache (default <workdir>/metrics_cache)."),
     ("integer", "seed", 0, "Latent seed."),
     ("string", "output", "", "JSON path (default: next to the checkpoint)."),
 )
@@ -65,10 +68,12 @@ def default_cache_dir(path: str) -> str:
   return os.path.join(os.path.dirname(str(directory)), "metrics_cache")
 
 
-def evaluate(path: str, metrics, *, step: Optional[int] = None, inception_weights: str = "",
-             feature_net: str = "", truncation_psi: float = 1.0,
-             truncation_center: str = "estimate", num_samples: int = 0, progress: bool = False,
-             batch_size: int = 64, cache_dir: str = "", seed: int = 0, output: str = "",
+def evaluate(path: str, metrics, *, step: Optional[int] = None,
+             inception_weights: str = _D["inception_weights"],
+             feature_net: str = _D["feature_net"], truncation_psi: float = _D["truncation_psi"],
+             truncation_center: str = "estimate", num_samples: int = _D["num_samples"],
+             progress: bool = False, batch_size: int = _D["batch_size"],
+             cache_dir: str = _D["cache_dir"], seed: int = 0, output: str = "",
              data_config=None) -> Dict[str, Any]:
   """Evaluates a checkpoint; returns (and writes) the result record.
 

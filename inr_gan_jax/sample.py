@@ -204,7 +204,8 @@ def load_generator_or_random(checkpoint: Optional[str], config_file: Optional[st
 
 # ---- command line ------------------------------------------------------------------------
 # (kind, name, default, help): defined by define_flags(), not at import, so that
-# experiment scripts and tests can import this module next to other CLIs' flags.
+# experiment scripts and tests can import this module next to other CLIs' flags. The
+# defaults of the request are Request's (written once).
 _FLAGS = (
     ("string", "workdir", None, "Training workdir (its latest checkpoint)."),
     ("string", "checkpoint", None, "A checkpoints dir or one step dir."),
@@ -213,19 +214,20 @@ _FLAGS = (
     ("integer", "resolution", None, "Square output side (default: training resolution)."),
     ("integer", "height", None, "Output height (overrides --resolution)."),
     ("integer", "width", None, "Output width (overrides --resolution)."),
-    ("string", "window", "0,0,1,1", "x0,y0,x1,y1; the training image is 0,0,1,1."),
-    ("float", "truncation", 1.0, "psi: 1 = none, 0 = the mean image."),
+    ("string", "window", ",".join(f"{v:g}" for v in Request.window),
+     "x0,y0,x1,y1; the training image is 0,0,1,1."),
+    ("float", "truncation", Request.psi, "psi: 1 = none, 0 = the mean image."),
     ("string", "truncation_center", "estimate",
      "estimate: mean of w under the EMA generator over --truncation_latents latents (cached "
      "next to the checkpoint); state: the train state's running w_avg."),
     ("integer", "truncation_latents", truncation.DEFAULT_NUM_LATENTS,
      "Latents for the truncation-centre estimate."),
-    ("string", "out", "samples", "Output directory."),
-    ("integer", "max_pixels_per_call", 0, "Render in tiles of at most this many pixels (0 = one call)."),
-    ("integer", "render_batch", 8, "Seeds rendered per call (untiled)."),
-    ("bool", "export_inr", False, "Also write each sample's INR as .npz."),
-    ("bool", "write_gradients", False, "Also write |d image/d(x,y)| PNGs."),
-    ("integer", "grid_cols", 0, "Columns of grid.png (0 = square-ish)."),
+    ("string", "out", Request.out, "Output directory."),
+    ("integer", "max_pixels_per_call", Request.max_pixels_per_call, "Render in tiles of at most this many pixels (0 = one call)."),
+    ("integer", "render_batch", Request.batch_size, "Seeds rendered per call (untiled)."),
+    ("bool", "export_inr", Request.export_inr, "Also write each sample's INR as .npz."),
+    ("bool", "write_gradients", Request.write_gradients, "Also write |d image/d(x,y)| PNGs."),
+    ("integer", "grid_cols", Request.grid_cols, "Columns of grid.png (0 = square-ish)."),
 )
 
 

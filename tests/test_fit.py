@@ -16,6 +16,7 @@ from inr_gan_jax.model import coords
 from inr_gan_jax.model import generator as generator_lib
 from inr_gan_jax.utils import image_utils
 from inr_gan_jax.fit import __main__ as fit_cli
+from inr_gan_jax.fit import config as fit_config
 from inr_gan_jax.fit import analysis
 from inr_gan_jax.fit import autodecoder
 from inr_gan_jax.fit import data as data_lib
@@ -165,9 +166,19 @@ class AutoScaleTest(absltest.TestCase):
     self.assertEqual(modes.auto_scale(3.5, 48), 3.5)  # an explicit scale is kept
     with self.assertRaisesRegex(ValueError, "fourier_scale"):
       modes.auto_scale(-1.0, 48)
-    args = fit_cli.parser().parse_args(["--mode=memorize", "--out=x", "--size=96"])
+    args = fit_config.from_args(["--mode=memorize", "--out=x", "--size=96"])
     spec = modes.mlp_spec(args, "ffn", code_dim=1)
     self.assertEqual((spec.fourier_scale, spec.code_fourier_scale), (4.0, 0.0))
+
+  def test_typed_config_is_what_the_command_line_builds(self):
+    # Library callers build the FitConfig directly; the parser gives the same typed value.
+    parsed = fit_config.from_args(["--mode=project", "--out=x", "--size=96", "--holdout=0.25",
+                                   "--space=z"])
+    self.assertEqual(parsed, fit_config.FitConfig(mode="project", out="x", size=96, holdout=0.25,
+                                                  space="z"))
+    self.assertIsInstance(parsed.holdout, float)
+    with self.assertRaises(SystemExit):  # argparse rejects a value outside the choices
+      fit_config.from_args(["--mode=project", "--out=x", "--space=q"])
 
 
 class RenderTest(absltest.TestCase):

@@ -1,5 +1,7 @@
 """``python -m inr_gan_jax.fit --mode=single|memorize|autodecoder|project --out=DIR``.
 
+Options: :class:`inr_gan_jax.fit.config.FitConfig` (``--help`` lists them).
+
 Examples::
 
   python -m inr_gan_jax.fit --mode=single --size=256 --arch=ffn,siren --target_psnr=30 --out=/tmp/s
@@ -10,79 +12,18 @@ Examples::
   python -m inr_gan_jax.fit --mode=project --checkpoint=runs/mnist --image_file=X.npz \
       --image_index=0 --space=w --out=/tmp/p
 """
-import argparse
 import os
 import sys
 from typing import Optional, Sequence
 
 import numpy as np
 
+from inr_gan_jax.fit import config as config_lib
 from inr_gan_jax.fit import data as data_lib
 from inr_gan_jax.fit import models
 from inr_gan_jax.fit import modes
 
-MODES = ("single", "memorize", "autodecoder", "project")
-
-
-def parser() -> argparse.ArgumentParser:
-  p = argparse.ArgumentParser(prog="python -m inr_gan_jax.fit", description=__doc__.split("\n")[0],
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-  add = p.add_argument
-  add("--mode", required=True, choices=MODES,
-      help="single: one image per architecture; memorize: one INR for many images; "
-           "autodecoder: per-image codes and an INR-GAN hypernetwork fitted jointly (no D); "
-           "project: a trained "
-           "generator's latent for a given image")
-  add("--out", required=True, help="output folder (PNGs + results.json)")
-  add("--data", default=data_lib.DEFAULT_64, help="uint8 NHWC .npz with key 'images'")
-  add("--hires_data", default=data_lib.DEFAULT_256, help="high-res reference for --upsample_to")
-  add("--num_images", type=int, default=100, help="images fitted (memorize, autodecoder)")
-  add("--image_index", type=int, default=0, help="first image used")
-  add("--size", type=int, default=64, help="fitting resolution")
-  add("--upsample_to", type=int, default=0,
-      help="if > 0: fit images downsampled from --hires_data and compare renders at this size "
-           "(memorize, autodecoder, single)")
-  add("--upsample_images", type=int, default=8, help="images scored for upsampling")
-  add("--arch", default="ffn", help="ffn and/or siren (comma list; memorize uses the first)")
-  add("--code", default="index,binary", help="memorize: image code kinds (comma list)")
-  add("--width_mult", default="1", help="memorize: hidden width multipliers (comma list)")
-  add("--width", type=int, default=256, help="hidden width of the fitted MLP")
-  add("--depth", type=int, default=4, help="hidden layers of the fitted MLP")
-  add("--num_fourier", type=int, default=256, help="ffn: Fourier frequencies")
-  add("--fourier_scale", type=float, default=0.0,
-      help="ffn: Gaussian frequency std; 0 = size/24 (about 10 at 256 px, 2 at 48 px: larger "
-           "scales fit the training pixels with noise between them)")
-  add("--code_fourier_scale", type=float, default=0.0,
-      help="memorize (ffn): > 0 puts the image code inside the Fourier features with this "
-           "frequency std (about N/4 for the index code); 0 appends it as is")
-  add("--omega0", type=float, default=30.0, help="siren: sine frequency factor")
-  add("--steps", type=int, default=2000, help="optimiser steps")
-  add("--lr", type=float, default=0.0, help="0: per-architecture default")
-  add("--images_per_step", type=int, default=16, help="images per step (memorize, autodecoder)")
-  add("--pixels_per_image", type=int, default=0, help="0: all training pixels")
-  add("--holdout", type=float, default=0.1, help="fraction of each image's pixels held out")
-  add("--eval_every", type=int, default=100, help="steps between PSNR evaluations")
-  add("--target_psnr", type=float, default=30.0, help="single: stop once reached (0: never)")
-  add("--seed", type=int, default=0, help="initialisation and sampling seed")
-  # auto-decoder
-  add("--name", default="autodecoder", help="autodecoder: sub-folder and results key")
-  add("--latent_dim", type=int, default=64, help="autodecoder: latent code size")
-  add("--hyper_width", type=int, default=256, help="autodecoder: hypernetwork width")
-  add("--fmm_rank", type=int, default=10, help="autodecoder: FMM rank (0 = weights predicted whole)")
-  add("--ad_num_fourier", type=int, default=32, help="autodecoder: Fourier frequencies")
-  add("--ad_fourier_scale", type=float, default=0.0, help="0 = size/24, as --fourier_scale")
-  # projection
-  add("--checkpoint", default="runs/mnist", help="project: workdir or checkpoint of a trained generator")
-  add("--image_file", default="", help="project: .npz with 'images' (default: --data)")
-  add("--space", default="w", choices=("z", "w"),
-      help="project: optimise the latent z or the hidden code w before the connector")
-  add("--scales", default="1,2,4", help="project: render scales compared with the target (comma list)")
-  add("--project_lr", type=float, default=0.05, help="project: Adam learning rate of the latent")
-  add("--num_starts", type=int, default=4, help="project: starts optimised together")
-  return p
-
-
-def run_project(a):
+def run_project(a: config_lib.FitConfig):
   from inr_gan_jax.checkpoints import restore
   from inr_gan_jax.utils import cli_flags
   cli_flags.quiet_library_logs()  # Orbax logs every restore step at INFO
@@ -116,7 +57,7 @@ def run_project(a):
   return res
 
 
-def check_lists(a) -> None:
+def check_lists(a: config_lib.FitConfig) -> None:
   """Comma-list flags are checked up front, so a typo fails before any fitting, by name."""
   def each(flag, cast, allowed=None):
     for item in getattr(a, flag).split(","):
@@ -135,7 +76,7 @@ def check_lists(a) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None):
-  a = parser().parse_args(argv)
+  a = config_lib.from_args(argv)  # a typed FitConfig; the parser is built from its fields
   check_lists(a)
   os.makedirs(a.out, exist_ok=True)
   run = {"single": modes.run_single, "memorize": modes.run_memorize,

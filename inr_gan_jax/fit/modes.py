@@ -11,6 +11,7 @@ import jax
 import numpy as np
 
 from inr_gan_jax.utils import plotting
+from inr_gan_jax.fit import config as config_lib
 from inr_gan_jax.fit import analysis
 from inr_gan_jax.fit import autodecoder as autodecoder_lib
 from inr_gan_jax.fit import data as data_lib
@@ -38,7 +39,7 @@ def auto_scale(fourier_scale: float, size: int) -> float:
   return fourier_scale or size / 24.0
 
 
-def mlp_spec(a, kind: str, code_dim: int = 0, width_mult: float = 1.0,
+def mlp_spec(a: config_lib.FitConfig, kind: str, code_dim: int = 0, width_mult: float = 1.0,
              channels: int = 3) -> models.MLPSpec:
   return models.MLPSpec(
       kind=kind, width=int(round(a.width * width_mult)), depth=a.depth,
@@ -47,7 +48,7 @@ def mlp_spec(a, kind: str, code_dim: int = 0, width_mult: float = 1.0,
       code_fourier_scale=a.code_fourier_scale if code_dim else 0.0)
 
 
-def load_set(a, num: int = 0):
+def load_set(a: config_lib.FitConfig, num: int = 0):
   """``(fit images uint8 [N, S, S, C], high-res reference uint8 or None)``; N = ``num`` or
   ``a.num_images``. With ``a.upsample_to`` the fit images are downsampled from the reference."""
   num = num or a.num_images
@@ -60,7 +61,7 @@ def load_set(a, num: int = 0):
 # ---- mode 1 --------------------------------------------------------------------------------
 
 
-def run_single(a) -> Dict[str, Any]:
+def run_single(a: config_lib.FitConfig) -> Dict[str, Any]:
   """Fits one image with each architecture in ``a.arch``; PSNR against steps and wall time.
 
   With ``a.upsample_to``, the image is downsampled from ``a.hires_data`` and each fit is
@@ -152,7 +153,7 @@ def evaluate_set(model, params, images_u8, hi_u8, train_index, heldout_index, ou
   return res
 
 
-def fit_set(model, images_u8, hi_u8, a, out: str, lr: float) -> Dict[str, Any]:
+def fit_set(model, images_u8, hi_u8, a: config_lib.FitConfig, out: str, lr: float) -> Dict[str, Any]:
   """Trains ``model`` on the set with a fixed held-out split, then :func:`evaluate_set`."""
   n, s = images_u8.shape[:2]
   targets = data_lib.to_float(images_u8).reshape(n, s * s, -1)  # [N, P, C]
@@ -180,7 +181,7 @@ def fit_set(model, images_u8, hi_u8, a, out: str, lr: float) -> Dict[str, Any]:
   return res
 
 
-def run_memorize(a) -> Dict[str, Any]:
+def run_memorize(a: config_lib.FitConfig) -> Dict[str, Any]:
   """Memorizing MLP for each code kind x width multiplier."""
   images, hi = load_set(a)
   results: Dict[str, Any] = {}
@@ -200,7 +201,7 @@ def run_memorize(a) -> Dict[str, Any]:
   return results
 
 
-def run_autodecoder(a) -> Dict[str, Any]:
+def run_autodecoder(a: config_lib.FitConfig) -> Dict[str, Any]:
   """Learned latents + FMM hypernetwork + INR on the same set."""
   images, hi = load_set(a)
   cfg = autodecoder_lib.autodecoder_config(

@@ -1,16 +1,9 @@
 """Metrics during training: ``make_eval_fn(config)`` -> ``eval_fn(g_params, step) -> dict``.
 
-Config keys (``config.eval``; every key optional, defaults below)::
-
-  every_steps        0        evaluate every N steps (0 = never; the caller checks)
-  metrics            "fid5k"  comma-separated metric names (see evaluator.parse_metrics),
-                              e.g. "fid5k,coverage5k" for FD and mode coverage against kimg
-  num_samples        0        override every metric's sample count
-  inception_weights  ""       pytorch-fid's .pth (standard FID) ...
-  feature_net        ""       ... or a train_feature_net.py file / "random_inception[:SEED]"
-  batch_size         64
-  truncation_psi     1.0
-  cache_dir          ""       real statistics cache ("" = <workdir>/metrics_cache)
+Config keys (``config.eval``; every key optional): ``every_steps`` (0 = never; the
+caller checks), ``metrics`` (e.g. "fid5k,coverage5k" for FD and mode coverage against
+kimg), ``num_samples``, ``inception_weights`` or ``feature_net``, ``batch_size``,
+``truncation_psi``, ``cache_dir``; defaults and meanings in ``config_lib.EVAL_DEFAULTS``.
 
 The feature net, real statistics and compiled functions are built once, on
 the first call, so a config without ``eval`` costs nothing.
@@ -20,10 +13,10 @@ from typing import Any, Callable, Dict, Optional
 
 import ml_collections
 
+from inr_gan_jax import config_lib
 from inr_gan_jax.model import generator as generator_lib
 
-DEFAULTS = {"every_steps": 0, "metrics": "fid5k", "num_samples": 0, "inception_weights": "",
-            "feature_net": "", "batch_size": 64, "truncation_psi": 1.0, "cache_dir": ""}
+DEFAULTS = config_lib.EVAL_DEFAULTS
 
 
 def eval_config(config) -> ml_collections.ConfigDict:
