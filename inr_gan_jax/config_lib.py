@@ -191,6 +191,9 @@ def dataset_config(*, data_source: str, data_name: str,
   t = c.train = ml_collections.ConfigDict()
   for key in RUN_KEYS:  # batch_size: global, over all devices and hosts; r1_interval > 1: lazy
     t[key] = ml_collections.config_dict.placeholder(_RUN_KEY_TYPES.get(key, float))
+  # "bfloat16": the INR's hidden layers and D compute in bf16 (TPU matrix units, GPU tensor
+  # cores); parameters, optimiser state, EMA, losses and R1 stay float32.
+  t.compute_dtype = "float32"
   t.adam_b1 = 0.0
   t.adam_b2 = 0.98
   t.adam_eps = 1e-8
@@ -293,6 +296,8 @@ def validate(config: ml_collections.ConfigDict, num_devices: int = 1) -> None:
                "ada_target"):
     positive(f"train.{name}", t[name], allow_zero=True)
   positive("train.ada_kimg", t.ada_kimg)
+  if t.get("compute_dtype", "float32") not in ("float32", "bfloat16"):
+    raise ValueError(f"config.train.compute_dtype={t.compute_dtype!r}; choose float32 or bfloat16")
   from inr_gan_jax.train import augment as augment_lib  # local: keep config loading light
   try:
     augment_lib.parse_ops(t.augment)

@@ -60,6 +60,17 @@ class TrainLoopTest(absltest.TestCase):
     self.assertEqual(loaded.step, 4)
     assert_states_identical(self, jax.device_get(loaded.params), a["g_ema"])
 
+  def test_bfloat16_half_run_then_resume_equals_straight_run(self):
+    straight, halves = tempfile.mkdtemp(), tempfile.mkdtemp()
+    config = helpers.tiny_train_config(num_steps=4, compute_dtype="bfloat16")
+    train.train_and_evaluate(config, straight)
+    train.train_and_evaluate(helpers.tiny_train_config(num_steps=2, compute_dtype="bfloat16"),
+                             halves)
+    train.train_and_evaluate(config, halves)
+    a, _ = load_state(straight)
+    b, _ = load_state(halves)
+    assert_states_identical(self, a, b)  # (the state's dtypes: tests/test_compute_dtype.py)
+
   def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(self):
     workdir = tempfile.mkdtemp()
     train.train_and_evaluate(helpers.tiny_train_config(num_steps=2), workdir)

@@ -114,8 +114,9 @@ class ConvGenerator(pipeline.Pipeline):
       return None
     return jnp.asarray(coords.pixel_grid(height, width, window).reshape(-1, 2))  # [N, 2]
 
-  def render_plan(self, params, theta: jax.Array, plan: Optional[jax.Array]) -> jax.Array:
-    del params
+  def render_plan(self, params, theta: jax.Array, plan: Optional[jax.Array],
+                  compute_dtype=None) -> jax.Array:
+    del params, compute_dtype  # reading pixels: no layers to run in another dtype
     if plan is None:
       return theta.reshape(theta.shape[0], -1, theta.shape[-1])          # [B, R*R, C]
     return bilinear_sample(theta, plan)                                 # [B, N, C]

@@ -92,9 +92,10 @@ class Generator(pipeline.Pipeline):
     """Where every block is evaluated for an ``height x width`` render over ``window``."""
     return inr.make_plan(self.layout, height, width, window)
 
-  def render_plan(self, params: Params, theta: Dict[str, Any], plan: inr.GridPlan) -> jax.Array:
-    """Evaluates INRs on a plan's points: ``[B, N, C]``."""
-    return inr.evaluate_batch(self.layout, theta, params["inr"], plan)
+  def render_plan(self, params: Params, theta: Dict[str, Any], plan: inr.GridPlan,
+                  compute_dtype=None) -> jax.Array:
+    """Evaluates INRs on a plan's points: ``[B, N, C]`` (``compute_dtype``: see inr.evaluate)."""
+    return inr.evaluate_batch(self.layout, theta, params["inr"], plan, compute_dtype)
 
   def render(self, params: Params, theta: Dict[str, Any], height: Optional[int] = None,
              width: Optional[int] = None,

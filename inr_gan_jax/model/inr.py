@@ -212,7 +212,7 @@ def coordinate_features(blk: layout_lib.BlockSpec, params: Dict[str, Any],
 
 
 def evaluate(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared: Dict[str, Any],
-             plan: GridPlan, return_hidden: bool = False):
+             plan: GridPlan, return_hidden: bool = False, compute_dtype=None):
   """One sample's INR on a plan's points.
 
   Args:
@@ -221,17 +221,21 @@ def evaluate(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared: Dict[s
     shared: the shared tensors.
     plan: where to evaluate.
     return_hidden: also return the last block's activations.
+    compute_dtype: e.g. ``jnp.bfloat16``: the hidden layers' matmuls and activations run
+      in it. Coordinates, Fourier phases, the FMM weight construction and the RGB sum stay
+      float32 (a bf16 phase W p would be off by whole pixels at 256 px); None: float32.
 
   Returns:
     ``[N, C]`` values in ``[-1, 1]`` at the last block's points (and ``[N, width]``
     hidden activations if asked).
   """
+  low = (lambda x: x) if compute_dtype is None else (lambda x: x.astype(compute_dtype))  # noqa: E731
   h = rgb = None
   for k, blk in enumerate(layout.blocks):
     bp = block_params(theta, shared, blk.name)
-    e = coordinate_features(blk, bp, plan.points[k])  # [N_k, coord_dim]
+    e = low(coordinate_features(blk, bp, plan.points[k]))  # [N_k, coord_dim]
     if k > 0:
-      h = _upsample(h, plan.up_index[k - 1], plan.up_weight[k - 1])  # [N_k, width_{k-1}]
+      h = _upsample(h, plan.up_index[k - 1], low(plan.up_weight[k - 1]))  # [N_k, width_{k-1}]
       rgb = _upsample(rgb, plan.up_index[k - 1], plan.up_weight[k - 1])  # [N_k, C]
     for lyr in blk.layers:
       p = bp[lyr.name]
@@ -239,21 +243,23 @@ def evaluate(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared: Dict[s
       bias = p["bias"]
       if lyr.cond_dim:  # latent code: constant over pixels, so fold it into the bias once
         bias = bias + p["w_cond"] @ theta["cond"]
+      w, bias = low(w), low(bias)
       if h is None:  # first layer of the INR sees the coordinates only
         pre = layers.dense(e, w, bias)  # [N_k, out]
       else:
         pre = layers.split_dense(h, e, w, bias)  # [N_k, out] = [h, e] W^T + bias
       h = layers.leaky_relu(pre, layout.lrelu_slope)
-    out = layers.dense(h, layer_weight(layout, blk.to_rgb, bp["to_rgb"]), bp["to_rgb"]["bias"])  # [N_k, C]
+    w_rgb = low(layer_weight(layout, blk.to_rgb, bp["to_rgb"]))
+    out = layers.dense(h, w_rgb, low(bp["to_rgb"]["bias"])).astype(jnp.float32)  # [N_k, C]
     rgb = out if rgb is None else rgb + out
   image = jnp.tanh(rgb)
   return (image, h) if return_hidden else image
 
 
 def evaluate_batch(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared: Dict[str, Any],
-                   plan: GridPlan) -> jax.Array:
+                   plan: GridPlan, compute_dtype=None) -> jax.Array:
   """``theta`` leaves ``[B, ...]`` -> ``[B, N, C]``: ``vmap`` of :func:`evaluate` over samples."""
-  fn = functools.partial(evaluate, layout)
+  fn = functools.partial(evaluate, layout, compute_dtype=compute_dtype)
   return jax.vmap(fn, in_axes=(0, None, None))(theta, shared, plan)
 
 

@@ -31,6 +31,7 @@ from inr_gan_jax.train import optim
 
 State = Dict[str, Any]
 W_AVG_BETA = 0.995  # StyleGAN's tracking rate for the mean latent
+COMPUTE_DTYPES = {"float32": None, "bfloat16": jnp.bfloat16}  # config.train.compute_dtype
 
 
 def build_discriminator(config) -> disc_lib.Discriminator:
@@ -56,6 +57,9 @@ class Trainer:
     self.batch_sharding = NamedSharding(mesh, P("data"))
     t = config.train
     self.augment_ops = augment_lib.parse_ops(t.get("augment", ""))
+    # Mixed precision: INR and D compute in bf16; parameters, optimiser state, EMA, losses
+    # and R1 stay float32 (the casts' transposes give float32 gradients).
+    self.compute_dtype = COMPUTE_DTYPES[t.get("compute_dtype", "float32")]
     self.adaptive_augment = bool(self.augment_ops) and t.get("ada_target", 0.0) > 0
 
   # ---- state -------------------------------------------------------------------
@@ -94,11 +98,19 @@ class Trainer:
   # ---- step --------------------------------------------------------------------
   def _fakes(self, g_params, z):
     w = self.generator.hidden(g_params, z)  # [B, width]
-    images = self.generator.render(g_params, self.generator.theta_from_hidden(g_params, w))
-    return images, w  # [B, R, R, C]
+    theta = self.generator.theta_from_hidden(g_params, w)
+    r = self.generator.resolution
+    flat = self.generator.render_plan(g_params, theta, self.generator.make_plan(r, r),
+                                      self.compute_dtype)  # [B, R*R, C] float32
+    return flat.reshape(flat.shape[0], r, r, flat.shape[-1]), w  # [B, R, R, C]
 
   def _d_apply(self, d_params):
-    return lambda x: self.discriminator.apply({"params": d_params}, x)
+    # D's layers cast their float32 weights to the input's dtype (discriminator.py), so a
+    # bf16 input runs D in bf16; the logits come back as float32 for the losses and R1.
+    if self.compute_dtype is None:
+      return lambda x: self.discriminator.apply({"params": d_params}, x)
+    return lambda x: self.discriminator.apply(
+        {"params": d_params}, x.astype(self.compute_dtype)).astype(jnp.float32)
 
   def train_step(self, state: State, reals: jax.Array, apply_r1: bool = True
                  ) -> Tuple[State, Dict[str, jax.Array]]:
