@@ -18,6 +18,7 @@ import numpy as np
 import optax
 
 from inr_gan_jax.checkpoints import checkpointing
+from inr_gan_jax.checkpoints import targets
 from inr_gan_jax.train import preemption
 
 _REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -84,7 +85,7 @@ class CheckpointingTest(parameterized.TestCase):
     self._save([5], state)
     with checkpointing.TrainCheckpointer(self.ckpt_dir) as ckpt:
       self.assertEqual(ckpt.latest_step(), 5)
-      restored, meta = ckpt.restore(checkpointing.abstract_like(state))
+      restored, meta = ckpt.restore(targets.abstract_like(state))
     self.assertTreesBitIdentical(restored, state)
     self.assertIsInstance(restored["opt_state"][0], optax.ScaleByAdamState)
     self.assertEqual(meta, {"step": 5})
@@ -163,7 +164,7 @@ class CheckpointingTest(parameterized.TestCase):
         ckpt.save(step, jax.tree.map(lambda v, s=step: v + s, state))
       ckpt.wait()
       self.assertEqual(ckpt.all_steps(), [40, 50])
-      restored, meta = ckpt.restore(checkpointing.abstract_like(state), 40)
+      restored, meta = ckpt.restore(targets.abstract_like(state), 40)
     np.testing.assert_array_equal(np.asarray(restored["x"]),
                                   np.arange(3.0) + 40)
     self.assertEqual(checkpointing.list_steps(self.ckpt_dir), [40, 50])
@@ -189,7 +190,7 @@ class CheckpointingTest(parameterized.TestCase):
     tmp = self.ckpt_dir / "2.orbax-checkpoint-tmp"
     (tmp / "state").mkdir(parents=True)
     (tmp / "state" / "garbage").write_bytes(b"\0" * 10)
-    abstract = checkpointing.abstract_like({"x": jnp.ones(4)})
+    abstract = targets.abstract_like({"x": jnp.ones(4)})
     with checkpointing.TrainCheckpointer(self.ckpt_dir,
                                          read_only=True) as ckpt:
       self.assertEqual(ckpt.latest_step(), 1)
@@ -299,7 +300,7 @@ class CheckpointingTest(parameterized.TestCase):
     with checkpointing.TrainCheckpointer(self.ckpt_dir) as ckpt:
       with self.assertRaisesRegex(FileNotFoundError,
                                   r"step 3 .* saved steps: \[1, 2\]"):
-        ckpt.restore(checkpointing.abstract_like({"x": jnp.zeros(1)}), 3)
+        ckpt.restore(targets.abstract_like({"x": jnp.zeros(1)}), 3)
 
   def test_resolve_checkpoint_forms(self):
     self._save([10, 20], {"x": jnp.zeros(1)})
@@ -321,7 +322,7 @@ class CheckpointingTest(parameterized.TestCase):
     with self.assertRaisesRegex(FileNotFoundError, "is a file"):
       resolve(self.workdir / "notes.txt")
     state, meta, step = checkpointing.load_checkpoint(
-        self.ckpt_dir / "10", checkpointing.abstract_like({"x": jnp.zeros(1)}))
+        self.ckpt_dir / "10", targets.abstract_like({"x": jnp.zeros(1)}))
     self.assertEqual((step, meta), (10, {"step": 10}))
     self.assertEqual(float(state["x"][0]), 0.0)
 

@@ -37,15 +37,14 @@ import re
 from typing import Any, Mapping
 
 import jax
-import numpy as np
 import orbax.checkpoint as ocp
+
+from inr_gan_jax.checkpoints import targets
 
 CHECKPOINT_SUBDIR = "checkpoints"
 _STATE = "state"
 _META = "meta"
 _STEP_NAME = re.compile(r"^(0|[1-9]\d*)$")
-# How many individual mismatches an error message lists before eliding.
-_MAX_LISTED = 8
 
 PathLike = str | os.PathLike
 
@@ -121,87 +120,6 @@ def resolve_checkpoint(path: PathLike,
     raise FileNotFoundError(
         f"no checkpoint for step {step} in {directory}; saved steps: {steps}")
   return directory, step
-
-
-def abstract_like(tree: Any) -> Any:
-  """Restore target for a tree of jax.Arrays: same shapes, dtypes, shardings."""
-  return jax.tree.map(
-      lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding),
-      tree)
-
-
-def _path_str(path: tuple[Any, ...]) -> str:
-  """A pytree key path as 'a/b/0', the same for dict keys and attributes.
-
-  Orbax stores namedtuples and dataclasses as dicts and tuples as lists, so
-  `GetAttrKey('mu')` in the model must match `DictKey('mu')` on disk.
-  """
-  names = []
-  for key in path:
-    attr = next((a for a in ("key", "name", "idx") if hasattr(key, a)), None)
-    names.append(str(getattr(key, attr) if attr else key))
-  return "/".join(names)
-
-
-def _flatten_by_path(tree: Any) -> dict[str, Any]:
-  leaves, _ = jax.tree_util.tree_flatten_with_path(tree)
-  return {_path_str(path): leaf for path, leaf in leaves}
-
-
-def _target_leaf(path: str, leaf: Any) -> jax.ShapeDtypeStruct:
-  """Checks one restore-target leaf; returns it as a ShapeDtypeStruct."""
-  if isinstance(leaf, jax.Array):
-    return jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=leaf.sharding)
-  if not isinstance(leaf, jax.ShapeDtypeStruct):
-    raise ValueError(
-        f"restore target leaf '{path}' is a {type(leaf).__name__}; expected "
-        "jax.ShapeDtypeStruct (e.g. from jax.eval_shape) or jax.Array")
-  if leaf.sharding is None:
-    raise ValueError(
-        f"restore target leaf '{path}' has no sharding; give every "
-        "ShapeDtypeStruct a sharding (e.g. NamedSharding(mesh, P())) so the "
-        "restored array is placed on devices as intended")
-  return leaf
-
-
-def _elide(items: list[str]) -> str:
-  shown = ", ".join(items[:_MAX_LISTED])
-  if len(items) > _MAX_LISTED:
-    shown += f", ... ({len(items) - _MAX_LISTED} more)"
-  return shown
-
-
-def _check_matches(saved: Mapping[str, Any], target: Mapping[str, Any],
-                   where: str) -> None:
-  """Raises ValueError naming every key, shape and dtype that differs."""
-  problems = []
-  only_saved = sorted(saved.keys() - target.keys())
-  only_target = sorted(target.keys() - saved.keys())
-  if only_saved:
-    problems.append("in the checkpoint but not in the model: "
-                    + _elide(only_saved))
-  if only_target:
-    problems.append("in the model but not in the checkpoint: "
-                    + _elide(only_target))
-  mismatched = []
-  for key in sorted(saved.keys() & target.keys()):
-    have, want = saved[key], target[key]
-    if jax.dtypes.issubdtype(want.dtype, jax.dtypes.prng_key):
-      # Typed PRNG keys are stored as their uint32 key data.
-      want = jax.eval_shape(jax.random.key_data,
-                            jax.ShapeDtypeStruct(want.shape, want.dtype))
-    have_shape = tuple(getattr(have, "shape", ()))
-    if have_shape != tuple(want.shape):
-      mismatched.append(f"{key} has shape {have_shape} in the checkpoint but "
-                        f"{tuple(want.shape)} in the config")
-    elif np.dtype(have.dtype) != np.dtype(want.dtype):
-      mismatched.append(f"{key} has dtype {np.dtype(have.dtype)} in the "
-                        f"checkpoint but {np.dtype(want.dtype)} in the config")
-  if mismatched:
-    problems.append(_elide(mismatched))
-  if problems:
-    raise ValueError(f"{where} does not match the model: "
-                     + "; ".join(problems) + "; did the config change?")
 
 
 class TrainCheckpointer:
@@ -356,7 +274,7 @@ class TrainCheckpointer:
     and only those are compared.
     """
     target = jax.tree_util.tree_map_with_path(
-        lambda path, x: _target_leaf(_path_str(path), x), abstract)
+        lambda path, x: targets.target_leaf(targets.path_str(path), x), abstract)
     saved = self._manager.item_metadata(step)[_STATE]
     saved = getattr(saved, "tree", saved)  # TreeMetadata
     if subset:
@@ -364,7 +282,7 @@ class TrainCheckpointer:
       if missing:
         raise ValueError(f"checkpoint at step {step} in {self._directory} has no {missing}")
       saved = {k: saved[k] for k in target}
-    _check_matches(_flatten_by_path(saved), _flatten_by_path(target),
+    targets.check_matches(targets.flatten_by_path(saved), targets.flatten_by_path(target),
                    f"checkpoint at step {step} in {self._directory}")
     return target
 
