@@ -16,6 +16,7 @@ import types
 import zipfile
 
 from absl.testing import absltest
+import pytest
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -287,6 +288,7 @@ class WeightsLoaderTest(absltest.TestCase):
     np.testing.assert_array_equal(variables["batch_stats"]["Mixed_7c"]["branch_pool"]["bn"]["var"],
                                   self.sd["Mixed_7c.branch_pool.bn.running_var"])
 
+  @pytest.mark.slow  # deselect with -m 'not slow' (the default run keeps it)
   def test_blocks_match_numpy_pytorch_reference(self):
     # Loaded weights through each block kind == the PyTorch forward re-derived in
     # numpy: checks branch wiring, concat order, paddings and the A/C/E pool quirks.

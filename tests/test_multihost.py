@@ -6,6 +6,7 @@ import sys
 import tempfile
 
 from absl.testing import absltest
+import pytest
 import jax
 import numpy as np
 
@@ -24,6 +25,7 @@ def _free_port() -> int:
 
 class MultiHostTest(absltest.TestCase):
 
+  @pytest.mark.slow  # deselect with -m 'not slow' (the default run keeps it)
   def test_two_processes_match_one_process(self):
     out = os.path.join(tempfile.mkdtemp(), "params.npz")
     port = str(_free_port())

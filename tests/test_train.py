@@ -7,6 +7,7 @@ import sys
 import tempfile
 
 from absl.testing import absltest
+import pytest
 import jax
 import numpy as np
 
@@ -60,6 +61,7 @@ class TrainLoopTest(absltest.TestCase):
     self.assertEqual(loaded.step, 4)
     assert_states_identical(self, jax.device_get(loaded.params), a["g_ema"])
 
+  @pytest.mark.slow  # deselect with -m 'not slow' (the default run keeps it)
   def test_bfloat16_half_run_then_resume_equals_straight_run(self):
     straight, halves = tempfile.mkdtemp(), tempfile.mkdtemp()
     config = helpers.tiny_train_config(num_steps=4, compute_dtype="bfloat16")
@@ -142,6 +144,7 @@ class BinaryTest(absltest.TestCase):
     self.assertIn("rerun the same command", line)
     self.assertEqual(checkpointing.resolve_checkpoint(workdir)[1], 2)  # nothing lost
 
+  @pytest.mark.slow  # deselect with -m 'not slow' (the default run keeps it)
   def test_cli_two_steps_then_resume_equals_straight_run(self):
     straight, halves = tempfile.mkdtemp(), tempfile.mkdtemp()
     for workdir, steps in [(straight, 4), (halves, 2), (halves, 4)]:
