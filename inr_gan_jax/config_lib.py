@@ -151,6 +151,10 @@ RUN_KEYS = ("num_steps", "batch_size", "lr_hyper", "lr_inr", "lr_disc", "r1_gamm
 _RUN_KEY_TYPES = {"num_steps": int, "batch_size": int, "r1_interval": int}
 
 
+# Where the truncation centre comes from (restore.truncation_center); the first is the default
+# of every command that truncates.
+TRUNCATION_CENTERS = ("estimate", "state")
+
 # Evaluation settings, written once: config.eval (periodic metrics during training) and the
 # evaluate command's flags share them.
 EVAL_DEFAULTS = {

@@ -43,7 +43,7 @@ _FLAGS = (
     ("string", "feature_net", _D["feature_net"], "Classifier from experiments/train_feature_net.py, or "
      "random_inception[:SEED] (diagnostic), instead of --inception_weights."),
     ("float", "truncation_psi", _D["truncation_psi"], "Truncation psi (1 = none)."),
-    ("string", "truncation_center", "estimate", "Truncation centre: 'estimate' (the mean hidden "
+    ("string", "truncation_center", config_lib.TRUNCATION_CENTERS[0], "Truncation centre: 'estimate' (the mean hidden "
      "code of the EMA generator, shared with sampling) or 'state' (the train state's w_avg)."),
     ("integer", "num_samples", _D["num_samples"], "Override every metric's sample count (0 = from the name)."),
     ("integer", "batch_size", _D["batch_size"], "Images per generation / feature batch."),
@@ -71,7 +71,7 @@ def default_cache_dir(path: str) -> str:
 def evaluate(path: str, metrics, *, step: Optional[int] = None,
              inception_weights: str = _D["inception_weights"],
              feature_net: str = _D["feature_net"], truncation_psi: float = _D["truncation_psi"],
-             truncation_center: str = "estimate", num_samples: int = _D["num_samples"],
+             truncation_center: str = config_lib.TRUNCATION_CENTERS[0], num_samples: int = _D["num_samples"],
              progress: bool = False, batch_size: int = _D["batch_size"],
              cache_dir: str = _D["cache_dir"], seed: int = 0, output: str = "",
              data_config=None) -> Dict[str, Any]:

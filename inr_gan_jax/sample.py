@@ -25,6 +25,7 @@ from absl import logging
 import jax
 import numpy as np
 
+from inr_gan_jax import config_lib
 from inr_gan_jax.utils import cli_flags
 from inr_gan_jax.model import coords
 from inr_gan_jax.render import export
@@ -196,7 +197,6 @@ def load_generator_or_random(checkpoint: Optional[str], config_file: Optional[st
                                              "step": int(loaded.step), "trained": True}
   if not config_file:
     raise ValueError("give --checkpoint (a trained run) or --config (random weights, timing only)")
-  from inr_gan_jax import config_lib
   config = config_lib.load_config_file(config_file)
   g = generator_lib.Generator(config.model)
   return g, jax.jit(g.init)(jax.random.key(0)), {"config": config_file, "trained": False}
@@ -217,7 +217,7 @@ _FLAGS = (
     ("string", "window", ",".join(f"{v:g}" for v in Request.window),
      "x0,y0,x1,y1; the training image is 0,0,1,1."),
     ("float", "truncation", Request.psi, "psi: 1 = none, 0 = the mean image."),
-    ("string", "truncation_center", "estimate",
+    ("string", "truncation_center", config_lib.TRUNCATION_CENTERS[0],
      "estimate: mean of w under the EMA generator over --truncation_latents latents (cached "
      "next to the checkpoint); state: the train state's running w_avg."),
     ("integer", "truncation_latents", truncation.DEFAULT_NUM_LATENTS,

@@ -14,6 +14,7 @@ from jax.sharding import Mesh
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from inr_gan_jax import config_lib
 from inr_gan_jax.checkpoints import checkpointing
 from inr_gan_jax.model import generator as generator_lib
 from inr_gan_jax.model import truncation
@@ -55,10 +56,11 @@ def load_generator(path: str, step: Optional[int] = None) -> LoadedGenerator:
                          config=config, step=step)
 
 
-TRUNCATION_CENTERS = ("estimate", "state")
+TRUNCATION_CENTERS = config_lib.TRUNCATION_CENTERS
 
 
-def truncation_center(loaded: LoadedGenerator, path: str, psi: float, center: str = "estimate",
+def truncation_center(loaded: LoadedGenerator, path: str, psi: float,
+                      center: str = config_lib.TRUNCATION_CENTERS[0],
                       num_latents: int = truncation.DEFAULT_NUM_LATENTS) -> Optional[np.ndarray]:
   """The one place the truncation centre is resolved (sample, evaluate, fit): ``None`` at psi 1.
 
