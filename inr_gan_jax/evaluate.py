@@ -147,9 +147,8 @@ def main(argv):
   cli_flags.quiet_library_logs()
   if not f.workdir:
     raise app.UsageError("--workdir is required (a workdir, its checkpoints dir or a step dir)")
-  from inr_gan_jax.checkpoints import restore as restore_lib  # local: keeps `--help` fast
-  if f.truncation_center not in restore_lib.TRUNCATION_CENTERS:
-    raise app.UsageError(f"--truncation_center must be one of {restore_lib.TRUNCATION_CENTERS}, "
+  if f.truncation_center not in config_lib.TRUNCATION_CENTERS:  # before the slow restore
+    raise app.UsageError(f"--truncation_center must be one of {config_lib.TRUNCATION_CENTERS}, "
                          f"got {f.truncation_center!r}")
   record = evaluate(f.workdir, f.metrics, step=f.step, inception_weights=f.inception_weights,
                     feature_net=f.feature_net, truncation_psi=f.truncation_psi,

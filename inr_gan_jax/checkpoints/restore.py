@@ -56,9 +56,6 @@ def load_generator(path: str, step: Optional[int] = None) -> LoadedGenerator:
                          config=config, step=step)
 
 
-TRUNCATION_CENTERS = config_lib.TRUNCATION_CENTERS
-
-
 def truncation_center(loaded: LoadedGenerator, path: str, psi: float,
                       center: str = config_lib.TRUNCATION_CENTERS[0],
                       num_latents: int = truncation.DEFAULT_NUM_LATENTS) -> Optional[np.ndarray]:
@@ -69,8 +66,9 @@ def truncation_center(loaded: LoadedGenerator, path: str, psi: float,
       ``num_latents`` latents, cached next to the checkpoint; ``"state"``: the
       train state's running ``w_avg``.
   """
-  if center not in TRUNCATION_CENTERS:
-    raise ValueError(f"truncation_center must be one of {TRUNCATION_CENTERS}, got {center!r}")
+  if center not in config_lib.TRUNCATION_CENTERS:
+    raise ValueError(f"truncation_center must be one of {config_lib.TRUNCATION_CENTERS}, "
+                     f"got {center!r}")
   if truncation.check_psi(psi) == 1.0:
     return None
   if center == "state":

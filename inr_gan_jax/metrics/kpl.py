@@ -28,6 +28,8 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from inr_gan_jax.utils import image_utils
+
 NUM_POINTS = 68
 INSTALL_HINT = 'pip install -e ".[kpl]"  (dlib-bin and face-recognition-models)'
 BOX_MODES = ("detect", "full", "detect_or_full")
@@ -62,7 +64,7 @@ def to_uint8(images) -> np.ndarray:
   """``[N, H, W, C]`` uint8, or float in ``[-1, 1]`` (the generator's range) -> uint8 RGB."""
   images = np.asarray(images)
   if images.dtype != np.uint8:
-    images = np.clip(np.rint((images.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    images = image_utils.to_uint8(images)
   if images.shape[-1] == 1:
     images = np.repeat(images, 3, axis=-1)
   return images
@@ -306,7 +308,7 @@ def project_faces(generator, params, images, space: str, *, num_steps: int = 200
   init = project_lib.initial_latents(generator, params, space, num_starts, seed, w_avg)
   lats, rmse = [], []
   for i, im in enumerate(images):
-    target = im.astype(np.float32) / 127.5 - 1.0
+    target = image_utils.to_float(im)
     lat, hist = project_lib.project(generator, params, target, space=space, num_steps=num_steps,
                                     lr=lr, scales=scales, init=init)
     lats.append(np.asarray(lat))

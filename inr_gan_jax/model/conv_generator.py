@@ -122,11 +122,11 @@ class ConvGenerator(pipeline.Pipeline):
     return bilinear_sample(theta, plan)                                 # [B, N, C]
 
   def render(self, params, theta: jax.Array, height: Optional[int] = None,
-             width: Optional[int] = None,
-             window: Sequence[float] = coords.UNIT_WINDOW) -> jax.Array:
+             width: Optional[int] = None, window: Sequence[float] = coords.UNIT_WINDOW,
+             compute_dtype=None) -> jax.Array:
     height = self.resolution if height is None else height
     width = height if width is None else width
-    flat = self.render_plan(params, theta, self.make_plan(height, width, window))
+    flat = self.render_plan(params, theta, self.make_plan(height, width, window), compute_dtype)
     return flat.reshape(flat.shape[0], height, width, flat.shape[-1])
 
   def __call__(self, params, z, height=None, width=None, window=coords.UNIT_WINDOW):

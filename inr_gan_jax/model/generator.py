@@ -98,12 +98,12 @@ class Generator(pipeline.Pipeline):
     return inr.evaluate_batch(self.layout, theta, params["inr"], plan, compute_dtype)
 
   def render(self, params: Params, theta: Dict[str, Any], height: Optional[int] = None,
-             width: Optional[int] = None,
-             window: Sequence[float] = coords.UNIT_WINDOW) -> jax.Array:
+             width: Optional[int] = None, window: Sequence[float] = coords.UNIT_WINDOW,
+             compute_dtype=None) -> jax.Array:
     """INRs -> images ``[B, H, W, C]`` (defaults: training resolution, unit window)."""
     height = self.resolution if height is None else height
     width = height if width is None else width
-    return inr.render(self.layout, theta, params["inr"], height, width, window)
+    return inr.render(self.layout, theta, params["inr"], height, width, window, compute_dtype)
 
   def __call__(self, params: Params, z: jax.Array, height: Optional[int] = None,
                width: Optional[int] = None,

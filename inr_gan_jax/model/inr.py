@@ -264,8 +264,9 @@ def evaluate_batch(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared: 
 
 
 def render(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared: Dict[str, Any],
-           height: int, width: int, window: Sequence[float] = coords.UNIT_WINDOW) -> jax.Array:
+           height: int, width: int, window: Sequence[float] = coords.UNIT_WINDOW,
+           compute_dtype=None) -> jax.Array:
   """Images ``[B, H, W, C]`` in ``[-1, 1]`` from a batch of INR parameters."""
   plan = make_plan(layout, height, width, window)
-  flat = evaluate_batch(layout, theta, shared, plan)  # [B, H*W, C]
+  flat = evaluate_batch(layout, theta, shared, plan, compute_dtype)  # [B, H*W, C]
   return flat.reshape(flat.shape[0], height, width, flat.shape[-1])

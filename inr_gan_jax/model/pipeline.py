@@ -71,8 +71,9 @@ class Pipeline:
       w = truncate(w, w_mean, psi)
     return self.theta_from_hidden(params, w)
 
-  @property
+  @functools.cached_property
   def _jit(self):
+    # Serialising the config is the cache key; once per instance, not on every call.
     return _compiled(type(self), self.config.to_json(sort_keys=True))
 
   @staticmethod

@@ -99,10 +99,8 @@ class Trainer:
   def _fakes(self, g_params, z):
     w = self.generator.hidden(g_params, z)  # [B, width]
     theta = self.generator.theta_from_hidden(g_params, w)
-    r = self.generator.resolution
-    flat = self.generator.render_plan(g_params, theta, self.generator.make_plan(r, r),
-                                      self.compute_dtype)  # [B, R*R, C] float32
-    return flat.reshape(flat.shape[0], r, r, flat.shape[-1]), w  # [B, R, R, C]
+    images = self.generator.render(g_params, theta, compute_dtype=self.compute_dtype)
+    return images, w  # [B, R, R, C] float32
 
   def _d_apply(self, d_params):
     # D's layers cast their float32 weights to the input's dtype (discriminator.py), so a
@@ -154,9 +152,10 @@ class Trainer:
     def g_loss_fn(g_params):
       images, w = self._fakes(g_params, z_g)
       adv = losses.g_nonsaturating_loss(self._d_apply(d_params)(aug(images, k_aug_g)))
+      weight = t.get("diversity_weight", 0.0)
       diversity = (losses.diversity_ratio(images, z_g, t.get("diversity_tau", 0.0))
-                   if t.get("diversity_weight", 0.0) else jnp.zeros((), jnp.float32))
-      return adv - t.get("diversity_weight", 0.0) * diversity, (w, diversity)
+                   if weight else jnp.zeros((), jnp.float32))
+      return adv - weight * diversity, (w, diversity)
 
     (g_loss, (w, diversity)), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(state["g"])
     g_updates, opt_g = self.opt_g.update(g_grads, state["opt_g"], state["g"])
