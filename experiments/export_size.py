@@ -16,10 +16,9 @@ import numpy as np
 
 from inr_gan_jax.render import export
 from inr_gan_jax.utils import image_utils
+from experiments import source
 from inr_gan_jax import sample
 
-_CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir.")
-_CONFIG = flags.DEFINE_string("config", None, "Config file: random weights.")
 _SEEDS = flags.DEFINE_string("seeds", "0-3", "Seeds.")
 _SIZES = flags.DEFINE_string("sizes", "256,1024,4096", "PNG sides.")
 _OUT = flags.DEFINE_string("out", "figures/export_size", "Output directory.")
@@ -27,10 +26,10 @@ _OUT = flags.DEFINE_string("out", "figures/export_size", "Output directory.")
 
 def main(argv):
   del argv
-  g, params, info = sample.load_generator_or_random(_CHECKPOINT.value, _CONFIG.value)
-  sampler = sample.Sampler(g, params)
+  src = source.load()
+  g, params, sampler, info = src.generator, src.params, src.sampler, src.info
   seeds = sample.parse_seeds(_SEEDS.value)
-  theta = sampler.theta(sample.seed_latents(g, seeds))
+  theta = src.theta_of_seeds(seeds)
   rows = []
   with tempfile.TemporaryDirectory() as tmp:
     for i, seed in enumerate(seeds):

@@ -16,10 +16,9 @@ from absl import flags
 import numpy as np
 
 from inr_gan_jax.utils import image_utils
+from experiments import source
 from inr_gan_jax import sample
 
-_CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir.")
-_CONFIG = flags.DEFINE_string("config", None, "Config file: random weights (no checkpoint).")
 _SEEDS = flags.DEFINE_string("seeds", "0-5", "Seeds.")
 _SCALE = flags.DEFINE_integer("scale", 2, "Pixels per training pixel.")
 _OUT = flags.DEFINE_string("out", "figures/extrapolation", "Output directory.")
@@ -45,10 +44,10 @@ def outline(image: np.ndarray, inside: np.ndarray) -> np.ndarray:
 
 def main(argv):
   del argv
-  g, params, info = sample.load_generator_or_random(_CHECKPOINT.value, _CONFIG.value)
-  sampler = sample.Sampler(g, params)
+  src = source.load()
+  g, sampler, info = src.generator, src.sampler, src.info
   seeds = sample.parse_seeds(_SEEDS.value)
-  theta = sampler.theta(sample.seed_latents(g, seeds))
+  theta = src.theta_of_seeds(seeds)
   base = _SCALE.value * g.resolution
   panels, numbers = {}, {"source": info, "seeds": seeds, "windows": {}}
   for m in MARGINS:

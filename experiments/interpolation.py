@@ -23,10 +23,9 @@ import numpy as np
 from PIL import Image
 
 from inr_gan_jax.utils import image_utils
+from experiments import source
 from inr_gan_jax import sample
 
-_CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir.")
-_CONFIG = flags.DEFINE_string("config", None, "Config file: random weights (no checkpoint).")
 _PAIRS = flags.DEFINE_string("pairs", "0:1,2:3,4:5", "Seed pairs a:b, comma separated.")
 _STEPS = flags.DEFINE_integer("steps", 8, "Images per strip.")
 _SCALE = flags.DEFINE_integer("scale", 2, "Render at scale * R.")
@@ -45,8 +44,8 @@ def parse_pairs(text):
 
 def main(argv):
   del argv
-  g, params, info = sample.load_generator_or_random(_CHECKPOINT.value, _CONFIG.value)
-  sampler = sample.Sampler(g, params)
+  src = source.load()
+  g, sampler, info = src.generator, src.sampler, src.info
   size = _SCALE.value * g.resolution
   alphas = np.linspace(0.0, 1.0, _STEPS.value, dtype=np.float32)  # [S]
   a_col = alphas[:, None]

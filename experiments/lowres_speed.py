@@ -25,10 +25,9 @@ import numpy as np
 from inr_gan_jax.model import complexity
 from inr_gan_jax.utils import image_utils
 from inr_gan_jax.utils import plotting
+from experiments import source
 from inr_gan_jax import sample
 
-_CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir.")
-_CONFIG = flags.DEFINE_string("config", None, "Config file: random weights (timing only).")
 _BATCH = flags.DEFINE_integer("batch", 16, "Images per call.")
 _REPEATS = flags.DEFINE_integer("repeats", 5, "Timed runs per setting (median reported).")
 _OUT = flags.DEFINE_string("out", "figures/lowres_speed", "Output directory.")
@@ -46,7 +45,8 @@ def median_time(fn, *args, repeats: int) -> float:
 
 def main(argv):
   del argv
-  g, params, info = sample.load_generator_or_random(_CHECKPOINT.value, _CONFIG.value)
+  src = source.load()
+  g, params, info = src.generator, src.params, src.info
   r = g.resolution
   z = sample.seed_latents(g, range(_BATCH.value))
   hyper_macs = complexity.hypernetwork_macs(g.config, g.layout.connector_size)

@@ -25,10 +25,9 @@ import numpy as np
 from PIL import Image
 
 from inr_gan_jax.utils import image_utils
+from experiments import source
 from inr_gan_jax import sample
 
-_CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir.")
-_CONFIG = flags.DEFINE_string("config", None, "Config file: random weights (no checkpoint).")
 _SEEDS = flags.DEFINE_string("seeds", "0-5", "Seeds.")
 _OUT = flags.DEFINE_string("out", "figures/superresolution", "Output directory.")
 
@@ -53,11 +52,11 @@ def classical_up(image_u8: np.ndarray, size: int, method) -> np.ndarray:
 
 def main(argv):
   del argv
-  g, params, info = sample.load_generator_or_random(_CHECKPOINT.value, _CONFIG.value)
-  sampler = sample.Sampler(g, params)
+  src = source.load()
+  g, sampler, info = src.generator, src.sampler, src.info
   seeds = sample.parse_seeds(_SEEDS.value)
   r = g.resolution
-  theta = sampler.theta(sample.seed_latents(g, seeds))
+  theta = src.theta_of_seeds(seeds)
   renders = {f: sampler.render(theta, f * r, f * r) for f in (1, 2, 3, 4)}  # [B, fR, fR, C]
   one_u8 = image_utils.to_uint8(renders[1])
   rows = []

@@ -20,8 +20,8 @@ import time
 from absl import app
 from absl import flags
 
-_CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir.")
-_CONFIG = flags.DEFINE_string("config", None, "Config file: random weights (memory is the same).")
+from experiments import source
+
 _SIZES = flags.DEFINE_string("sizes", "4096,8192", "Square output sides.")
 _MAX_PIXELS = flags.DEFINE_string("max_pixels", "0,1048576", "Tile caps (0 = untiled).")
 _LIMIT_GB = flags.DEFINE_float("limit_gb", 14.0, "Kill a measurement above this RSS.")
@@ -41,10 +41,9 @@ def _status_kb(pid: str, key: str) -> int:
 
 def worker() -> None:
   import numpy as np  # pylint: disable=g-import-not-at-top
-  from inr_gan_jax import sample  # pylint: disable=g-import-not-at-top
-  g, params, info = sample.load_generator_or_random(_CHECKPOINT.value, _CONFIG.value)
-  sampler = sample.Sampler(g, params)
-  theta = sampler.theta(sample.seed_latents(g, [0]))
+  src = source.load()
+  sampler, info = src.sampler, src.info
+  theta = src.theta_of_seeds([0])
   base_kb = _status_kb("self", "VmHWM")
   t = time.perf_counter()
   image = sampler.render(theta, _SIZE.value, _SIZE.value, max_pixels_per_call=_CAP.value,
@@ -60,7 +59,7 @@ def worker() -> None:
 def measure(size: int, cap: int) -> dict:
   cmd = [sys.executable, "-m", "experiments.tiled_memory", "--worker", f"--size={size}",
          f"--cap={cap}"]
-  cmd += [f"--checkpoint={_CHECKPOINT.value}"] if _CHECKPOINT.value else [f"--config={_CONFIG.value}"]
+  cmd += source.flag_args()
   proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
   peak_kb, killed = 0, False
   while proc.poll() is None:

@@ -191,7 +191,7 @@ def load_generator_or_random(checkpoint: Optional[str], config_file: Optional[st
   generator of ``config_file``'s model (``info["trained"]`` says which).
   """
   if checkpoint:
-    from inr_gan_jax.checkpoints import restore  # local: pulls in the training stack
+    from inr_gan_jax.checkpoints import restore  # local: Orbax only when a checkpoint is read
     loaded = restore.load_generator(checkpoint, step)
     return loaded.generator, loaded.params, {"checkpoint": os.path.abspath(checkpoint),
                                              "step": int(loaded.step), "trained": True}
