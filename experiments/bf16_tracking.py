@@ -18,9 +18,7 @@ import jax
 import numpy as np
 from ml_collections import config_flags
 
-from inr_gan_jax import data as data_lib
 from inr_gan_jax.train import loop
-from inr_gan_jax.train import step as train_step_lib
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/quickstart.py", "Experiment config.")
 _STEPS = flags.DEFINE_integer("steps", 300, "Training steps per dtype.")
@@ -31,16 +29,9 @@ def curves(config, dtype: str, steps: int):
   """``(losses [steps, 2] (D, G), all finite, seconds)`` of ``steps`` steps in ``dtype``."""
   config = config.copy_and_resolve_references()
   config.train.compute_dtype = dtype
-  trainer = train_step_lib.Trainer(config, loop.make_mesh())
-  batches = data_lib.BatchIterator(data_lib.build_source(config.data, config.model.resolution),
-                                   config.train.batch_size, seed=config.seed)
-  state, out, finite = trainer.create_state(config.seed), [], True
   t0 = time.time()
-  for i in range(steps):
-    state, m = trainer.jit_step(state, next(batches)[1], i % config.train.r1_interval == 0)
-    out.append((float(m["d_loss"]), float(m["g_loss"])))
-    finite &= bool(m["finite"])
-  return np.array(out), finite, time.time() - t0
+  losses, finite, _ = loop.loss_curve(config, steps)
+  return losses, finite, time.time() - t0
 
 
 def main(argv):

@@ -5,25 +5,17 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 
-from inr_gan_jax import data as data_lib
 from inr_gan_jax.model import generator as generator_lib
 from inr_gan_jax.model import inr
-from inr_gan_jax.train import step as train_step_lib
+from inr_gan_jax.train import loop
 from tests import helpers
 
 
 def _run(compute_dtype: str, steps: int):
   """Loss curves [steps, 2] (d, g), finiteness and final state of a tiny run on shapes."""
   config = helpers.tiny_train_config(compute_dtype=compute_dtype, r1_interval=4)
-  trainer = train_step_lib.Trainer(config, Mesh(np.array(jax.devices()[:1]), ("data",)))
-  batches = data_lib.BatchIterator(data_lib.build_source(config.data, config.model.resolution),
-                                   config.train.batch_size, seed=0)
-  state, curve, finite = trainer.create_state(0), [], True
-  for i in range(steps):
-    state, m = trainer.jit_step(state, next(batches)[1], i % 4 == 0)
-    curve.append((float(m["d_loss"]), float(m["g_loss"])))
-    finite &= bool(m["finite"])
-  return np.array(curve), finite, jax.device_get(state)
+  curve, finite, state = loop.loss_curve(config, steps, Mesh(np.array(jax.devices()[:1]), ("data",)))
+  return curve, finite, jax.device_get(state)
 
 
 class ComputeDtypeTest(absltest.TestCase):

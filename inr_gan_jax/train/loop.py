@@ -56,6 +56,25 @@ def make_mesh() -> Mesh:
   return Mesh(np.array(jax.devices()), ("data",))
 
 
+def loss_curve(config, steps: int, mesh: Optional[Mesh] = None):
+  """The bare step loop: ``(losses [steps, 2] (D, G), all finite, final state)``.
+
+  ``steps`` train steps from ``config.seed`` (its data order and latents, R1 every
+  ``train.r1_interval``), with no logging, checkpoints or evaluation; for comparing training
+  variants step by step (``experiments/bf16_tracking.py`` and its test). ``mesh``: default all
+  devices.
+  """
+  trainer = train_step_lib.Trainer(config, make_mesh() if mesh is None else mesh)
+  batches = data_lib.BatchIterator(data_lib.build_source(config.data, config.model.resolution),
+                                   config.train.batch_size, seed=config.seed)
+  state, losses, finite = trainer.create_state(config.seed), [], True
+  for i in range(steps):
+    state, m = trainer.jit_step(state, next(batches)[1], i % config.train.r1_interval == 0)
+    losses.append((float(m["d_loss"]), float(m["g_loss"])))
+    finite &= bool(m["finite"])
+  return np.array(losses), finite, state
+
+
 class _SampleGrids:
   """Renders the EMA generator on fixed latents at 1x and 2x (superresolution)."""
 
