@@ -236,6 +236,15 @@ class DiversityRatioTest(parameterized.TestCase):
     self.assertGreater(float(losses.diversity_ratio(images + 0.01 * g, z)),
                        float(losses.diversity_ratio(images, z)))
 
+  @parameterized.parameters(
+      # (weight, fade_kimg, images seen, expected): constant without a fade; linear to 0 at
+      # fade_kimg thousand images, and 0 after.
+      (4.0, 0.0, 10 ** 6, 4.0), (4.0, 64.0, 0, 4.0), (4.0, 64.0, 16000, 3.0),
+      (4.0, 64.0, 32000, 2.0), (4.0, 64.0, 64000, 0.0), (4.0, 64.0, 200000, 0.0))
+  def test_weight_fades_linearly(self, weight, fade_kimg, seen, expected):
+    got = losses.diversity_weight_at(weight, fade_kimg, jnp.asarray(seen, jnp.int32))
+    self.assertAlmostEqual(float(got), expected, places=6)
+
   def test_odd_batch_is_rejected(self):
     with self.assertRaisesRegex(ValueError, "even batch"):
       losses.diversity_ratio(jnp.zeros((3, 2, 2, 1)), jnp.zeros((3, 2)))

@@ -54,6 +54,24 @@ class TrainStepTest(absltest.TestCase):
     helpers.assert_trees_all_close(self, out[0]["g"], out[1]["g"], rtol=1e-4, atol=1e-5)
     helpers.assert_trees_all_close(self, out[0]["d"], out[1]["d"], rtol=1e-4, atol=1e-5)
 
+  def test_diversity_term_enters_g_loss_with_its_faded_weight(self):
+    # Weight 4 fading to 0 at 16 images; at step 1 (8 images seen, batch 8) it is 2. The D
+    # update ignores the term, so from one state G's loss is the plain run's minus 2 * ratio.
+    config = helpers.tiny_train_config(diversity_weight=4.0, diversity_fade_kimg=0.016)
+    faded = train_step_lib.Trainer(config, self.trainers[1].mesh)
+    out = []
+    for trainer in (self.trainers[1], faded):
+      state = trainer.create_state(0)
+      state["step"] = state["step"] + 1
+      out.append(jax.device_get(trainer.jit_step(state, reals(), True)[1]))
+    plain, div = out
+    self.assertEqual(float(plain["g_diversity"]), 0.0)
+    self.assertGreater(float(div["g_diversity"]), 0.0)
+    np.testing.assert_allclose(float(div["d_loss"]), float(plain["d_loss"]), rtol=1e-6)
+    np.testing.assert_allclose(float(div["g_loss"]),
+                               float(plain["g_loss"]) - 2.0 * float(div["g_diversity"]),
+                               rtol=1e-5, atol=1e-6)
+
   def test_ema_beta_half_life(self):
     # After ema_kimg * 1000 images at constant beta, the weight of the start halves.
     beta = float(optim.ema_beta(jax.numpy.asarray(10**6), 32, 10.0, 0.0))

@@ -153,8 +153,10 @@ class Trainer:
       images, w = self._fakes(g_params, z_g)
       adv = losses.g_nonsaturating_loss(self._d_apply(d_params)(aug(images, k_aug_g)))
       weight = t.get("diversity_weight", 0.0)
-      diversity = (losses.diversity_ratio(images, z_g, t.get("diversity_tau", 0.0))
-                   if weight else jnp.zeros((), jnp.float32))
+      if not weight:
+        return adv, (w, jnp.zeros((), jnp.float32))
+      diversity = losses.diversity_ratio(images, z_g, t.get("diversity_tau", 0.0))
+      weight = losses.diversity_weight_at(weight, t.get("diversity_fade_kimg", 0.0), step * batch)
       return adv - weight * diversity, (w, diversity)
 
     (g_loss, (w, diversity)), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(state["g"])
