@@ -18,6 +18,12 @@ Data: MNIST from ``../shared/data`` (the 10k test split, the only MNIST on the
 development machines), converted exactly as the training pipeline converts it
 (28 -> 32 antialiased, grey replicated to RGB). Images ``[0, num_train)`` train
 the classifier; ``[num_train, N)`` are held out and give the reported accuracy.
+``--data=shapes``: the embedded shapes dataset (``inr_gan_jax/data/shapes.py``, dataset seed
+0 as the quickstart uses it), images [0, 10000) at ``--resolution``, labelled by shape kind
+(disc, square, triangle): the feature net that scores the quickstart. Its features see the
+shape's kind, position, size and colours, so FD, KID and k-NN coverage cover those; the class
+histogram says how evenly the three kinds are drawn.
+
 The saved file records the split, accuracy and config; use it with
 ``python -m inr_gan_jax.evaluate --feature_net=PATH``.
 """
@@ -33,10 +39,12 @@ import optax
 
 from inr_gan_jax.utils import image_utils
 from inr_gan_jax.data import npz as npz_data
+from inr_gan_jax.data import shapes as shapes_data
 from inr_gan_jax.metrics import feature_nets
 
 _DATA = flags.DEFINE_string("data", "../shared/data/mnist_test_10k_28x28.npz",
-                            "Labelled .npz with 'images' and 'labels'.")
+                            "Labelled .npz with 'images' and 'labels', or 'shapes' (the "
+                            "embedded dataset, labelled by shape kind).")
 _OUT = flags.DEFINE_string("out", "runs/feature_net/mnist_cnn.msgpack", "Output file.")
 _RESOLUTION = flags.DEFINE_integer("resolution", 32, "Input size (the generator's resolution).")
 _NUM_TRAIN = flags.DEFINE_integer("num_train", 8000, "Images used for training; rest held out.")
@@ -55,6 +63,13 @@ def load_labelled(path: str, resolution: int):
       raise KeyError(f"{path!r} needs arrays 'images' and 'labels'; it has {f.files}")
     images, labels = f["images"], f["labels"].astype(np.int32)
   return npz_data.convert_images(images, resolution), labels
+
+
+def load_shapes(resolution: int, num: int = 10_000, seed: int = 0):
+  """-> (uint8 images [num, R, R, 3], shape kinds [num] in {0, 1, 2}) of the embedded dataset."""
+  indices = np.arange(num)
+  kinds = shapes_data.shape_params(seed, indices)["kind"].astype(np.int32)
+  return shapes_data.render_shapes(seed, indices, resolution), kinds
 
 
 def load_instances(path: str, resolution: int):
@@ -131,6 +146,8 @@ def main(argv):
   del argv
   if _INSTANCE.value:
     images, labels = load_instances(_DATA.value, _RESOLUTION.value)
+  elif _DATA.value == "shapes":
+    images, labels = load_shapes(_RESOLUTION.value)
   else:
     images, labels = load_labelled(_DATA.value, _RESOLUTION.value)
   cfg = feature_nets.classifier_config(input_size=_RESOLUTION.value,
