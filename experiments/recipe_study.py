@@ -3,6 +3,7 @@ r"""Recipe study: which optimiser / regulariser settings make INR-GAN cover its 
   python -m experiments.recipe_study --dataset=mnist                 # every setting, seeds 0,1
   python -m experiments.recipe_study --dataset=mnist --settings=paper,dcgan --seeds=0
   python -m experiments.recipe_study --dataset=mnist --doc_only      # rebuild the doc
+  python -m experiments.recipe_study --dataset=mnist --seeds=0 --settings=a,b --tag=round6
 
 Each setting is a set of overrides on the dataset's base config (written out in
 :data:`SETTINGS`, the base named in :data:`BASES`); every run trains for the
@@ -136,6 +137,28 @@ SETTINGS = {
                                  "discriminator.mbstd_group": 8}),
         "current_z512": ("current, z 512-d and hypernetwork 512 wide (was 128 / 256)",
                          {**CURRENT, "model.latent_dim": 512, "model.hyper_width": 512}),
+        # Sixth round: D separates INR fakes far more easily than conv ones (logit gap 3 vs
+        # 0.4) and G hops between modes. Momentum in Adam (DCGAN's b1 0.5) averages G's steps;
+        # a slower D or slower shared INR weights make each step smaller; Fourier scale 3 beat
+        # 10 at 32 px, so try a smoother basis still.
+        "current_b1_05": ("current, Adam b1 0.5 for G and D (was 0)",
+                          {**CURRENT, "train.adam_b1": 0.5}),
+        "current_dlr3e4": ("current, D lr 3e-4 (was 1e-3)", {**CURRENT, "train.lr_disc": 3e-4}),
+        "current_inr5e4": ("current, shared INR lr 5e-4 (was 2e-3)",
+                           {**CURRENT, "train.lr_inr": 5e-4}),
+        "current_fscale15": ("current, Fourier scale 1.5 (was 3)",
+                             {**CURRENT, "model.fourier_scale": 1.5}),
+        # The variation over z flows through a few per-sample frequencies (round 4): more of
+        # them, at the same scale, spreads it over a wider basis.
+        "current_nf64": ("current, 64 Fourier frequencies per block (was 16)",
+                         {**CURRENT, "model.num_fourier": 64}),
+        "current_div4_dlr3e4": ("current_div4 + D lr 3e-4 (the two round-5/6 changes)",
+                                {**CURRENT, "train.diversity_weight": 4.0,
+                                 "train.lr_disc": 3e-4}),
+        # Full length: the diversity term early, faded out by 64 kimg (docs/training.md).
+        "current_div4_fade64": ("current_div4, weight fading to 0 at 64 kimg",
+                                {**CURRENT, "train.diversity_weight": 4.0,
+                                 "train.diversity_fade_kimg": 64.0}),
         "current_aug": ("current + translation/cutout augmentation, ADA target 0.6",
                         {**CURRENT, "train.augment": "translation,cutout",
                          "train.ada_target": 0.6, "train.ada_kimg": 4.0}),
@@ -146,6 +169,9 @@ ROUND1 = {"mnist": ("current", "paper", "paper_map01", "paper_gamma1", "paper_b3
                     "dcgan")}
 
 _DATASET = flags.DEFINE_enum("dataset", "mnist", sorted(BASES), "Dataset (base config).")
+_TAG = flags.DEFINE_string("tag", "", "Name of a round: the figure becomes docs/figures/"
+                           "recipe_<dataset>_<kimg>kimg_<tag>_curves.png and holds only "
+                           "--settings and `current` (without a tag: every finished setting).")
 _SETTINGS = flags.DEFINE_list("settings", [], "Settings to run (default: the first round, "
                                "ROUND1; the doc lists the commands of later rounds).")
 _SEEDS = flags.DEFINE_list("seeds", ["0", "1"], "Seeds.")
@@ -183,8 +209,11 @@ def main(argv):
         print(f"== {setting} seed {seed}: {steps} steps -> {wd}", flush=True)
         seconds[(setting, seed)] = study.run(BASES[dataset], ov, wd, steps // 4, metrics,
                                              feature_net)
+  shown = list(SETTINGS[dataset])
+  if _TAG.value:  # one round's figure and table: its settings next to the reference
+    shown = ["current"] + [s for s in settings if s != "current"]
   results = {}
-  for setting in SETTINGS[dataset]:
+  for setting in shown:
     by_seed = {}
     for seed in seeds:
       curve = study.read_eval(run_dir(dataset, setting, seed))
@@ -193,11 +222,12 @@ def main(argv):
     if by_seed:
       results[setting] = by_seed
   summary = study.summarise(results)
+  tag = f"_{_TAG.value}" if _TAG.value else ""
   os.makedirs(os.path.join(_OUT.value, dataset), exist_ok=True)
-  with open(os.path.join(_OUT.value, dataset, "results.json"), "w") as f:
+  with open(os.path.join(_OUT.value, dataset, f"results{tag}.json"), "w") as f:
     json.dump({"curves": {k: {str(s): c for s, c in v.items()} for k, v in results.items()},
                "summary": summary, "cpu": study.cpu_model()}, f, indent=1)
-  study.plot_curves(f"docs/figures/recipe_{dataset}_{_KIMG.value}kimg_curves.png", results)
+  study.plot_curves(f"docs/figures/recipe_{dataset}_{_KIMG.value}kimg{tag}_curves.png", results)
   descriptions = {k: v[0] for k, v in SETTINGS[dataset].items()}
   print(study.table(summary, descriptions))
 
