@@ -24,6 +24,9 @@ def get_config(arg=None):
   c.data.source = "npz"
   c.data.name = "mnist"
   c.data.path = "../shared/data/mnist_test_10k_28x28.npz"
+  # The D of every documented MNIST run (32-64 channels), wider than the quickstart's.
+  c.discriminator.channel_base = 1024
+  c.discriminator.channel_max = 64
   t = c.train
   t.num_steps = 12000   # 128 kimg left 6s rare; 192 kimg covers all ten digits
   t.random_flip = False   # digits are not mirror-symmetric
