@@ -19,9 +19,14 @@ import numpy as np
 from inr_gan_jax import sample
 from inr_gan_jax.data import shapes
 
-_CHECKPOINTS = flags.DEFINE_list("checkpoints", [], "Workdirs or checkpoint dirs of shapes runs.")
-_NUM = flags.DEFINE_integer("num", 512, "Samples (and data images) per row.")
-_RING = flags.DEFINE_integer("ring", 3, "Width of the outer ring in pixels.")
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+  """Defined when run as a command only (tests import the statistic next to other flags)."""
+  flags.DEFINE_list("checkpoints", [], "Workdirs or checkpoint dirs of shapes runs.")
+  flags.DEFINE_integer("num", 512, "Samples (and data images) per row.")
+  flags.DEFINE_integer("ring", 3, "Width of the outer ring in pixels.")
 
 
 def ring_deviation(images: np.ndarray, ring: int) -> np.ndarray:
@@ -40,10 +45,10 @@ def summary(dev: np.ndarray) -> dict:
 
 def main(argv):
   del argv
-  n, ring = _NUM.value, _RING.value
+  n, ring = FLAGS.num, FLAGS.ring
   resolution = None
   rows = []
-  for path in _CHECKPOINTS.value:
+  for path in FLAGS.checkpoints:
     g, params, info = sample.load_generator_or_random(path)
     resolution = g.resolution
     sampler = sample.Sampler(g, params)
@@ -58,4 +63,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

@@ -65,13 +65,6 @@ def load_labelled(path: str, resolution: int):
   return npz_data.convert_images(images, resolution), labels
 
 
-def load_shapes(resolution: int, num: int = 10_000, seed: int = 0):
-  """-> (uint8 images [num, R, R, 3], shape kinds [num] in {0, 1, 2}) of the embedded dataset."""
-  indices = np.arange(num)
-  kinds = shapes_data.shape_params(seed, indices)["kind"].astype(np.int32)
-  return shapes_data.render_shapes(seed, indices, resolution), kinds
-
-
 def load_instances(path: str, resolution: int):
   """-> (uint8 images [N, R, R, 3], labels arange(N)): every image is its own class."""
   with np.load(path) as f:
@@ -147,7 +140,7 @@ def main(argv):
   if _INSTANCE.value:
     images, labels = load_instances(_DATA.value, _RESOLUTION.value)
   elif _DATA.value == "shapes":
-    images, labels = load_shapes(_RESOLUTION.value)
+    images, labels = shapes_data.labelled(0, 10_000, _RESOLUTION.value)
   else:
     images, labels = load_labelled(_DATA.value, _RESOLUTION.value)
   cfg = feature_nets.classifier_config(input_size=_RESOLUTION.value,

@@ -109,6 +109,16 @@ def render_shapes(seed: int, indices: np.ndarray, resolution: int) -> np.ndarray
   return out
 
 
+def labelled(seed: int, num: int, resolution: int) -> tuple[np.ndarray, np.ndarray]:
+  """Images ``[0, num)`` -> ``(uint8 [num, R, R, 3], shape kinds int32 [num] in {0, 1, 2})``.
+
+  The labels of a shape-kind classifier (``experiments/train_feature_net.py --data=shapes``).
+  """
+  indices = np.arange(num)
+  kinds = shape_params(seed, indices)["kind"].astype(np.int32)
+  return render_shapes(seed, indices, resolution), kinds
+
+
 class ShapesSource:
   """`num_examples` procedurally rendered shape images at `resolution`."""
 

@@ -1,8 +1,7 @@
-"""experiments/train_feature_net.py's shapes labels: the kind each image was drawn with."""
+"""shapes.labelled (the labels of train_feature_net --data=shapes): the kind each image was drawn with."""
 from absl.testing import absltest
 import numpy as np
 
-from experiments import train_feature_net
 from inr_gan_jax.data import config as data_config
 from inr_gan_jax.data import shapes
 
@@ -10,7 +9,7 @@ from inr_gan_jax.data import shapes
 class ShapesLabelsTest(absltest.TestCase):
 
   def test_images_are_the_quickstart_data(self):
-    images, kinds = train_feature_net.load_shapes(16, num=300)
+    images, kinds = shapes.labelled(0, 300, 16)
     cfg = data_config.default_data_config()  # the quickstart's source: shapes, seed 0
     np.testing.assert_array_equal(images, data_config.build_source(cfg, 16).get(np.arange(300)))
     self.assertEqual(kinds.shape, (300,))
@@ -21,7 +20,7 @@ class ShapesLabelsTest(absltest.TestCase):
     # a disc, 2 for a square and 3 sqrt(3) / 4 for a triangle. Measure the area in pixels
     # (pixels nearer the shape's colour than the corner's) and name the nearest kind.
     res, num = 64, 120
-    images, kinds = train_feature_net.load_shapes(res, num=num)
+    images, kinds = shapes.labelled(0, num, res)
     radius = shapes.shape_params(0, np.arange(num))["radius"] * res  # [N] pixels
     x = images.astype(np.float64)
     bg = x[:, :1, :1, :]  # corners are background: the shape stays inside the frame
