@@ -212,15 +212,7 @@ def main(argv):
   shown = list(SETTINGS[dataset])
   if _TAG.value:  # one round's figure and table: its settings next to the reference
     shown = ["current"] + [s for s in settings if s != "current"]
-  results = {}
-  for setting in shown:
-    by_seed = {}
-    for seed in seeds:
-      curve = study.read_eval(run_dir(dataset, setting, seed))
-      if curve:
-        by_seed[seed] = curve
-    if by_seed:
-      results[setting] = by_seed
+  results = study.collect(shown, seeds, lambda setting, seed: run_dir(dataset, setting, seed))
   summary = study.summarise(results)
   tag = f"_{_TAG.value}" if _TAG.value else ""
   os.makedirs(os.path.join(_OUT.value, dataset), exist_ok=True)

@@ -15,7 +15,7 @@ import platform
 import subprocess
 import sys
 import time
-from typing import Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -98,6 +98,18 @@ def read_eval(workdir: str) -> List[Dict[str, float]]:
             row[k] = v
         rows[raw["step"]] = row
   return [rows[s] for s in sorted(rows)]
+
+
+def collect(settings: Sequence[str], seeds: Sequence[int],
+            workdir: Callable[[str, int], str]) -> Dict[str, Dict[int, List[Dict[str, float]]]]:
+  """``{setting: {seed: curve}}`` of the finished runs (:func:`read_eval` of
+  ``workdir(setting, seed)``); runs without evaluations, and settings without any, are left out."""
+  results = {}
+  for setting in settings:
+    by_seed = {s: c for s in seeds if (c := read_eval(workdir(setting, s)))}
+    if by_seed:
+      results[setting] = by_seed
+  return results
 
 
 def mean_spread(values: Sequence[float]) -> Tuple[float, float]:

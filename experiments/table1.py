@@ -82,11 +82,7 @@ def main(argv):
         wd = os.path.join(out, f"{setting}_s{seed}")
         print(f"== {setting} seed {seed}: {steps} steps -> {wd}", flush=True)
         study.run(f"{BASES[dataset]}:{arg}", ov, wd, steps // 4, metrics, feature_net)
-  results = {}
-  for setting in table:
-    by_seed = {s: c for s in seeds if (c := study.read_eval(os.path.join(out, f"{setting}_s{s}")))}
-    if by_seed:
-      results[setting] = by_seed
+  results = study.collect(list(table), seeds, lambda setting, s: os.path.join(out, f"{setting}_s{s}"))
   summary = study.summarise(results)
   costs = {s: cost(BASES[dataset], *table[s]) for s in results}
   os.makedirs(out, exist_ok=True)

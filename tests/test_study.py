@@ -27,6 +27,17 @@ class StudyTest(unittest.TestCase):
     self.assertEqual(curve[0], {"step": 250, "kimg": 4.0, "fid": 7.0})
     self.assertEqual(study.read_eval(tempfile.mkdtemp()), [])
 
+  def test_collect_keeps_finished_runs_only(self):
+    root = tempfile.mkdtemp()
+    for name in ("a_s0", "a_s1", "b_s1"):
+      os.makedirs(os.path.join(root, name))
+    for name, fid in (("a_s0", 10.0), ("b_s1", 30.0)):
+      with open(os.path.join(root, name, "eval.jsonl"), "w") as f:
+        f.write(json.dumps({"step": 4, "kimg": 1.0, "eval/fid5k": fid}) + "\n")
+    got = study.collect(["a", "b", "c"], [0, 1], lambda s, seed: os.path.join(root, f"{s}_s{seed}"))
+    self.assertEqual({k: sorted(v) for k, v in got.items()}, {"a": [0], "b": [1]})
+    self.assertEqual(got["b"][1], [{"step": 4, "kimg": 1.0, "fid": 30.0}])
+
   def test_summary_is_mean_and_half_range_of_final_rows(self):
     results = {"a": {0: [{"kimg": 4, "fid": 100.0}, {"kimg": 8, "fid": 10.0}],
                      1: [{"kimg": 8, "fid": 14.0, "coverage/class_entropy": 0.9}]}}
