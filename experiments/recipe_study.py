@@ -159,6 +159,20 @@ SETTINGS = {
         "current_div4_fade64": ("current_div4, weight fading to 0 at 64 kimg",
                                 {**CURRENT, "train.diversity_weight": 4.0,
                                  "train.diversity_fade_kimg": 64.0}),
+        # Seventh round: D judges packs of images (PacGAN), so a pack of fakes from a
+        # collapsed G is told from a pack of varied reals by D itself.
+        "current_pack2": ("current, D judges packs of 2 images (PacGAN)",
+                          {**CURRENT, "discriminator.pack": 2}),
+        "current_pack4": ("current, D judges packs of 4 images (PacGAN; mbstd over 4 packs)",
+                          {**CURRENT, "discriminator.pack": 4}),
+        "current_div4_pack2": ("current_div4 + packs of 2 images",
+                               {**CURRENT, "train.diversity_weight": 4.0,
+                                "discriminator.pack": 2}),
+        # The ReLU mapping's w has a large mean over z, so most of every predicted tensor is a
+        # common mode (77 % at init) that each G step moves for all samples at once; tanh keeps
+        # the non-linearity with zero-mean w (the linear mapping did too, without it: FD 310).
+        "current_tanh_map": ("current, tanh mapping network (zero-mean w at init)",
+                             {**CURRENT, "model.hyper_mapping": "tanh"}),
         "current_aug": ("current + translation/cutout augmentation, ADA target 0.6",
                         {**CURRENT, "train.augment": "translation,cutout",
                          "train.ada_target": 0.6, "train.ada_kimg": 4.0}),

@@ -7,7 +7,8 @@ Model keys (``config.model``)::
   latent_dim          z size (512)
   hyper_width         hypernetwork width (1024)
   hyper_num_residual  residual layers after the first (2)
-  hyper_mapping       "relu" (the paper's MLP) | "linear" (w = Dense(z), see hypernetwork.py)
+  hyper_mapping       "relu" (the paper's MLP) | "linear" (w = Dense(z)) | "tanh" (zero-mean w;
+                      see hypernetwork.py)
   block_resolutions   tuple, one per INR block, increasing, last == resolution
   block_widths        tuple, hidden width per block
   block_depths        tuple, number of layers per block
@@ -16,6 +17,7 @@ Model keys (``config.model``)::
   coord_encoding      "fourier" | "raw"
   num_fourier         n: Fourier frequencies per block (features are 2n)
   fourier_scale       multiplies the predicted frequency matrix (paper: 10)
+  fourier_block_scales  () or one scale per block, coarse to fine, in place of fourier_scale
   fmm_rank            r of A (out x r) @ B (r x in); 0 = predict full weights
   fmm_modulation      "sigmoid": W_s * 2 sigmoid(A B) (the paper) | "linear": W_s * (1 + A B)
                       (the authors' later code)
@@ -87,6 +89,7 @@ def model_config(**overrides) -> ml_collections.ConfigDict:
   m.coord_encoding = "fourier"
   m.num_fourier = 32
   m.fourier_scale = 10.0
+  m.fourier_block_scales = ()
   m.fmm_rank = 10
   m.fmm_modulation = "sigmoid"
   m.fmm_demodulate = False
@@ -191,6 +194,7 @@ def dataset_config(*, data_source: str, data_name: str,
   c.discriminator.channel_base = 0           # 0 = from the preset
   c.discriminator.channel_max = 0
   c.discriminator.mbstd_group = 4
+  c.discriminator.pack = 1                   # PacGAN: images per D input (1: off)
 
   t = c.train = ml_collections.ConfigDict()
   for key in RUN_KEYS:  # batch_size: global, over all devices and hosts; r1_interval > 1: lazy
@@ -322,10 +326,15 @@ def validate(config: ml_collections.ConfigDict, num_devices: int = 1) -> None:
   if t.batch_size % num_devices:
     raise ValueError(f"config.train.batch_size={t.batch_size} must be divisible by the number "
                      f"of devices ({num_devices}): the global batch is split evenly")
-  group = min(config.discriminator.mbstd_group, t.batch_size // num_devices)
-  if group < 1 or (t.batch_size // num_devices) % group:
-    raise ValueError(f"per-device batch {t.batch_size // num_devices} must be a multiple of the "
-                     f"minibatch-stddev group ({config.discriminator.mbstd_group})")
+  pack = config.discriminator.get("pack", 1)
+  per_device = t.batch_size // num_devices
+  if pack < 1 or per_device % pack:
+    raise ValueError(f"config.discriminator.pack={pack}: the per-device batch {per_device} "
+                     "must be a multiple of it (D judges packs of that many images)")
+  group = min(config.discriminator.mbstd_group, per_device // pack)
+  if group < 1 or (per_device // pack) % group:
+    raise ValueError(f"per-device batch {per_device} (in packs of {pack}) must be a multiple "
+                     f"of the minibatch-stddev group ({config.discriminator.mbstd_group})")
   from inr_gan_jax.data import config as data_config  # local: keep config loading light
   if config.data.source not in data_config.SOURCES:
     raise ValueError(f"config.data.source={config.data.source!r}; choose one of "

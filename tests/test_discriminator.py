@@ -87,6 +87,23 @@ class ArchitectureTest(parameterized.TestCase):
     self.assertEqual(disc.num_params(params),
                      disc.expected_num_params(16, in_channels=1, **TINY))
 
+  @parameterized.parameters(2, 4)
+  def test_packing_matches_channel_stacked_input(self, pack):
+    # PacGAN: a packed D is the unpacked D with m*C input channels applied to the images
+    # stacked along channels by hand, pack j = images j*m .. j*m+m-1.
+    packed = disc.Discriminator(16, in_channels=3, pack=pack, **TINY)
+    stacked = disc.Discriminator(16, in_channels=3 * pack, **TINY)
+    params = _params(stacked, 8 // pack)
+    x = np.random.default_rng(3).uniform(-1, 1, (8, 16, 16, 3)).astype(np.float32)
+    by_hand = np.stack([np.concatenate(list(x[j * pack:(j + 1) * pack]), axis=-1)
+                        for j in range(8 // pack)])           # [8/m, 16, 16, 3m]
+    np.testing.assert_allclose(jax.jit(packed.apply)(params, x),
+                               jax.jit(stacked.apply)(params, by_hand), rtol=1e-5, atol=1e-5)
+    self.assertEqual(jax.eval_shape(packed.init, jax.random.key(0), x), jax.tree.map(
+        lambda p: jax.ShapeDtypeStruct(p.shape, p.dtype), params))
+    with self.assertRaisesRegex(ValueError, "pack size 4 must divide the batch size 6"):
+      disc.pack_images(jnp.zeros((6, 16, 16, 3)), 4)
+
   @parameterized.product(preset=["small", "full"], res=[32, 64, 256, 1024])
   def test_preset_param_count_matches_analytic(self, preset, res):
     model = disc.Discriminator(res, channel_preset=preset)

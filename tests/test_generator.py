@@ -134,6 +134,35 @@ class GeneratorTest(parameterized.TestCase):
       np.testing.assert_allclose(d1[blk]["fourier"]["w"], d0[blk]["fourier"]["w"], rtol=1e-3, atol=1e-6)
     self.assertIsNone(g0.layout.connector_lr_mults())
 
+  def test_block_scales_scale_each_blocks_frequencies(self):
+    # A predicted frequency is the connector's raw output times its block's scale, so from
+    # one seed scales (s, 3s) give block 0 the frequencies of fourier_scale=s and block 1
+    # three times them; the rest of theta is unchanged.
+    g0, p0 = build(helpers.tiny_model(fourier_scale=2.0))
+    g1, p1 = build(helpers.tiny_model(fourier_scale=2.0, fourier_block_scales=(2.0, 6.0)))
+    z = g0.sample_z(jax.random.key(1), 4)
+    t0, t1 = jax.device_get(g0.theta(p0, z)), jax.device_get(g1.theta(p1, z))
+    np.testing.assert_allclose(t1["block0"]["fourier"]["w"], t0["block0"]["fourier"]["w"], rtol=1e-6)
+    np.testing.assert_allclose(t1["block1"]["fourier"]["w"], 3 * t0["block1"]["fourier"]["w"],
+                               rtol=1e-5)
+    np.testing.assert_allclose(t1["block1"]["layer0"]["a"], t0["block1"]["layer0"]["a"], rtol=1e-6)
+    for bad in ((2.0,), (2.0, 0.0)):
+      with self.assertRaisesRegex(ValueError, "fourier_block_scales"):
+        generator_lib.Generator(helpers.tiny_model(fourier_block_scales=bad))
+
+  @parameterized.parameters("relu", "tanh")
+  def test_tanh_mapping_has_zero_mean_w(self, mapping):
+    # tanh is odd and z ~ N(0, I) symmetric, so at init every unit of w has mean 0 over z
+    # (a ReLU stack's units are >= 0, their mean of the order of their spread).
+    g, p = build(helpers.tiny_model(hyper_mapping=mapping))
+    w = np.asarray(g.hidden(p, g.sample_z(jax.random.key(2), 4096)))  # [4096, width]
+    common = np.mean(w.mean(0) ** 2) / np.mean(w.var(0))
+    if mapping == "tanh":
+      self.assertLess(common, 0.01)         # sampling noise: ~1 / 4096
+    else:
+      self.assertGreater(common, 0.5)
+      self.assertGreaterEqual(w.min(), 0.0)
+
   def test_hidden_and_theta_stages_compose(self):
     g, params = build(helpers.tiny_model())
     z = g.sample_z(jax.random.key(1), 3)

@@ -124,9 +124,24 @@ class R1PenaltyTest(parameterized.TestCase):
       np.testing.assert_allclose(analytic, numeric, rtol=1e-5)
       self.assertGreater(abs(float(analytic)), 1e-3)
 
+  def test_packed_discriminator_closed_form(self):
+    # PacGAN: D(pack) = 0.5 sum over the pack's m images of sum a x^2. The pack is D's
+    # input, so R1 is the mean over packs of the pack's squared gradient norm.
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=SHAPE[1:]).astype(np.float32)
+    x = rng.normal(size=SHAPE).astype(np.float32)
+    m = 2
+    d_apply = lambda im: jnp.sum(_quadratic_d(a)(im).reshape(-1, m), axis=1)  # [B / m]
+    penalty, logits = losses.r1_penalty(d_apply, jnp.asarray(x))
+    per_image = np.sum((a * x).astype(np.float64)**2, axis=(1, 2, 3))     # [B]
+    np.testing.assert_allclose(penalty, per_image.reshape(-1, m).sum(1).mean(), rtol=1e-5)
+    self.assertEqual(logits.shape, (SHAPE[0] // m,))
+
   def test_rejects_non_vector_logits(self):
     with self.assertRaisesRegex(ValueError, "logits of shape"):
       losses.r1_penalty(lambda x: jnp.sum(x, axis=(2, 3)), jnp.ones(SHAPE))
+    with self.assertRaisesRegex(ValueError, "logits of shape"):  # 3 does not divide B = 4
+      losses.r1_penalty(lambda x: jnp.sum(x, axis=(1, 2, 3))[:3], jnp.ones(SHAPE))
 
 
 class DLossWithR1Test(parameterized.TestCase):

@@ -90,6 +90,10 @@ class TrainLoopTest(absltest.TestCase):
       with self.assertRaisesRegex(ValueError, message):
         config_lib.validate(helpers.tiny_train_config(**overrides), num_devices=8)
     c = helpers.tiny_train_config()
+    c.discriminator.pack = 3
+    with self.assertRaisesRegex(ValueError, "discriminator.pack=3"):
+      config_lib.validate(c)
+    c = helpers.tiny_train_config()
     c.data.source = "imagenet"
     workdir = tempfile.mkdtemp()
     with self.assertRaisesRegex(ValueError, "data.source"):

@@ -35,6 +35,8 @@ class HyperNetwork(nn.Module):
   # non-negative with a large mean over z, so the connector's gradient sum_b w_b g_b^T is
   # dominated by the common mode; a linear map of z ~ N(0, I) has zero mean (like the first
   # layer of a conv generator).
+  # "tanh": the ReLU stack with tanh in place of ReLU. tanh is odd, so for z ~ N(0, I) w has
+  # zero mean over z at initialisation: no common mode that moves every sample at once.
   mapping: str = "relu"
 
   def setup(self):
@@ -48,9 +50,10 @@ class HyperNetwork(nn.Module):
     """``z [B, D] -> w [B, width]``: the representation before the connector."""
     if self.mapping == "linear":
       return self.input_layer(z)
-    h = nn.relu(self.input_layer(z))
+    act = jnp.tanh if self.mapping == "tanh" else nn.relu
+    h = act(self.input_layer(z))
     for layer in self.residual:
-      h = (h + nn.relu(layer(h))) * (1.0 / jnp.sqrt(2.0))
+      h = (h + act(layer(h))) * (1.0 / jnp.sqrt(2.0))
     return h
 
   def connect(self, h: jax.Array) -> jax.Array:

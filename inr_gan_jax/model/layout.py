@@ -101,6 +101,7 @@ class BlockSpec:
   grid_size: int = 0      # side of the per-sample latent grid read at every point (0 = none)
   grid_channels: int = 0  # its channels, appended to the coordinate features
   fourier_max_cycles: float = 0.0  # soft cap on frequency rows, cycles per image (0 = none)
+  fourier_scale: float = 0.0  # this block's frequency scale (0 = the layout's fourier_scale)
 
   @property
   def coord_dim(self) -> int:
@@ -147,13 +148,14 @@ class INRLayout:
     if self.cond_dim:
       yield ("cond",), (self.cond_dim,), PREDICTED, 1.0
     for blk in self.blocks:
+      scale = blk.fourier_scale or self.fourier_scale
       if blk.coord_encoding == "fourier" and blk.fourier_kind == OFFSET:
         # Shared frequencies plus a small per-sample offset (fourier_offset_std of them).
-        yield (blk.name, "fourier", "w"), (blk.num_fourier, 2), SHARED, self.fourier_scale
+        yield (blk.name, "fourier", "w"), (blk.num_fourier, 2), SHARED, scale
         yield ((blk.name, "fourier", "dw"), (blk.num_fourier, 2), PREDICTED,
-               self.fourier_scale * self.fourier_offset_std)
+               scale * self.fourier_offset_std)
       elif blk.coord_encoding == "fourier":
-        yield (blk.name, "fourier", "w"), (blk.num_fourier, 2), blk.fourier_kind, self.fourier_scale
+        yield (blk.name, "fourier", "w"), (blk.num_fourier, 2), blk.fourier_kind, scale
       if blk.grid_size:  # unit-variance features, like the sines and cosines beside them
         yield (blk.name, "grid", "v"), (blk.grid_size, blk.grid_size, blk.grid_channels), PREDICTED, 1.0
       for lyr in blk.layers + (blk.to_rgb,):
@@ -304,8 +306,9 @@ def layout_from_config(model) -> INRLayout:
   if list(res) != sorted(set(res)) or res[-1] != model.resolution:
     raise ValueError(f"model.block_resolutions {res} must increase strictly and end at "
                      f"model.resolution={model.resolution}")
-  if model.get("hyper_mapping", "relu") not in ("relu", "linear"):
-    raise ValueError(f"model.hyper_mapping must be 'relu' or 'linear', got {model.hyper_mapping!r}")
+  if model.get("hyper_mapping", "relu") not in ("relu", "linear", "tanh"):
+    raise ValueError("model.hyper_mapping must be 'relu', 'linear' or 'tanh', got "
+                     f"{model.hyper_mapping!r}")
   if model.get("fourier_kind", "predicted") not in _FOURIER_KINDS:
     raise ValueError(f"model.fourier_kind must be one of {sorted(_FOURIER_KINDS)}, got "
                      f"{model.fourier_kind!r}")
@@ -324,6 +327,11 @@ def layout_from_config(model) -> INRLayout:
     raise ValueError(f"model.coord_encoding must be 'fourier' or 'raw', got {model.coord_encoding!r}")
   if model.upsample not in ("nearest", "bilinear"):
     raise ValueError(f"model.upsample must be 'nearest' or 'bilinear', got {model.upsample!r}")
+  # One scale per block (coarse to fine), or () for model.fourier_scale everywhere.
+  block_scales = tuple(float(x) for x in model.get("fourier_block_scales", ()))
+  if block_scales and (len(block_scales) != len(res) or min(block_scales) <= 0):
+    raise ValueError(f"model.fourier_block_scales {block_scales} must hold one positive scale "
+                     f"per block ({len(res)}: block_resolutions {res}), or be empty")
   grid, grid_c = int(model.get("latent_grid", 0)), int(model.get("latent_grid_channels", 16))
   max_cycles = float(model.get("fourier_max_cycles", 0.0))
   if max_cycles < 0:
@@ -362,7 +370,7 @@ def layout_from_config(model) -> INRLayout:
         name=f"block{k}", resolution=r, coord_encoding=model.coord_encoding, num_fourier=n,
         fourier_kind=SHARED if latent else _FOURIER_KINDS[model.get("fourier_kind", "predicted")],
         layers=tuple(layers), to_rgb=to_rgb, grid_size=grid_k, grid_channels=grid_c if grid_k else 0,
-        fourier_max_cycles=max_cycles))
+        fourier_max_cycles=max_cycles, fourier_scale=block_scales[k] if block_scales else 0.0))
     prev = w
   return INRLayout(resolution=int(model.resolution), out_channels=int(model.out_channels),
                    blocks=tuple(blocks), fourier_scale=float(model.fourier_scale),

@@ -257,6 +257,19 @@ def check_resolution(resolution: int) -> None:
         f"of two in {list(SUPPORTED_RESOLUTIONS)}.")
 
 
+def pack_images(images: jax.Array, pack: int) -> jax.Array:
+  """PacGAN packing: [B, R, R, C] -> [B/m, R, R, m*C]; pack j holds images j*m .. j*m+m-1.
+
+  Contiguous packs stay on one device when the batch is sharded and m divides the
+  per-device batch (as for minibatch-stddev groups), so packing needs no communication.
+  """
+  b, h, w, c = images.shape
+  if b % pack:
+    raise ValueError(f"PacGAN pack size {pack} must divide the batch size {b}.")
+  x = images.reshape(b // pack, pack, h, w, c)                # [B/m, m, R, R, C]
+  return jnp.moveaxis(x, 1, 3).reshape(b // pack, h, w, pack * c)
+
+
 def channels_at(res: int, channel_base: int, channel_max: int) -> int:
   """ch(res) = min(channel_base // res, channel_max), at least 1."""
   return max(1, min(channel_base // res, channel_max))
@@ -290,6 +303,10 @@ class Discriminator(nn.Module):
     channel_base, channel_max: optional overrides of the preset's values
       (tests use tiny ones, e.g. 256 / 32).
     mbstd_group_size, mbstd_num_channels: minibatch-stddev settings.
+    pack: PacGAN's packing degree m (Lin et al. 2018): m consecutive images are stacked
+      along channels, [B, R, R, C] -> [B/m, R, R, m*C], and judged together, one logit per
+      pack. A pack of fakes from a collapsed G looks unlike a pack of varied reals, so D
+      itself penalises missing modes. 1: off (StyleGAN2).
   """
   resolution: int
   in_channels: int = 3
@@ -298,6 +315,7 @@ class Discriminator(nn.Module):
   channel_max: Optional[int] = None
   mbstd_group_size: int = 4
   mbstd_num_channels: int = 1
+  pack: int = 1
 
   def __post_init__(self):
     # Validate at construction so a bad config fails before any tracing.
@@ -312,13 +330,15 @@ class Discriminator(nn.Module):
 
   @nn.compact
   def __call__(self, images: jax.Array) -> jax.Array:
-    """images: [B, R, R, C] -> logits [B]."""
+    """images: [B, R, R, C] -> logits [B / pack]."""
     expected = (self.resolution, self.resolution, self.in_channels)
     if images.ndim != 4 or tuple(images.shape[1:]) != expected:
       raise ValueError(
           f"Discriminator expects images of shape [B, {self.resolution}, "
           f"{self.resolution}, {self.in_channels}] (NHWC), got "
           f"{tuple(images.shape)}.")
+    if self.pack > 1:
+      images = pack_images(images, self.pack)        # [B/m, R, R, m*C]
     x = EqualizedConv2d(self.channels(self.resolution), 1,
                         name="fromrgb")(images)       # [B, R, R, ch(R)]
     res = self.resolution

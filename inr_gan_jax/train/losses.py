@@ -85,24 +85,28 @@ def r1_penalty(d_apply: DApply,
   same choice.
 
   Args:
-    d_apply: images [B, ...] -> logits [B].
+    d_apply: images [B, ...] -> logits [B], or [B / m] for a D that packs m images
+      per logit (PacGAN).
     reals: real images [B, ...].
 
   Returns:
-    (penalty, real_logits): the batch mean of the squared L2 norm of each
-    sample's input gradient (a scalar), and D(reals) [B], so the caller need
-    not run the discriminator on reals a second time.
+    (penalty, real_logits): the mean over D's inputs (images, or packs) of the squared
+    L2 norm of that input's gradient (a scalar), and D(reals) [B / m], so the caller
+    need not run the discriminator on reals a second time.
   """
   def summed_logits(x):
-    logits = d_apply(x)  # [B]
-    if logits.shape != (x.shape[0],):
-      raise ValueError("d_apply must return logits of shape [B]="
-                       f"({x.shape[0]},), got {logits.shape}.")
+    logits = d_apply(x)  # [B / m]
+    if logits.ndim != 1 or not logits.shape[0] or x.shape[0] % logits.shape[0]:
+      raise ValueError(f"d_apply must return logits of shape [B]=({x.shape[0]},), or "
+                       f"[B / m] for packs of m images, got {logits.shape}.")
     return jnp.sum(logits), logits
 
   grads, real_logits = jax.grad(summed_logits, has_aux=True)(reals)  # [B, ...]
-  per_sample = jnp.sum(jnp.square(grads).reshape(grads.shape[0], -1), axis=1)
-  return jnp.mean(per_sample), real_logits
+  per_sample = jnp.sum(jnp.square(grads).reshape(grads.shape[0], -1), axis=1)  # [B]
+  # A packed D (PacGAN, m images per logit) reads a pack as one input: its R1 is the
+  # squared gradient norm over the whole pack, the sum of its m images' norms.
+  pack = reals.shape[0] // real_logits.shape[0]
+  return pack * jnp.mean(per_sample), real_logits
 
 
 def _check_r1_settings(r1_gamma, r1_interval) -> None:

@@ -39,7 +39,8 @@ def build_discriminator(config) -> disc_lib.Discriminator:
   return disc_lib.Discriminator(
       resolution=config.model.resolution, in_channels=config.model.out_channels,
       channel_preset=d.channel_preset, channel_base=d.channel_base or None,
-      channel_max=d.channel_max or None, mbstd_group_size=d.mbstd_group)
+      channel_max=d.channel_max or None, mbstd_group_size=d.mbstd_group,
+      pack=d.get("pack", 1))
 
 
 class Trainer:
@@ -69,7 +70,8 @@ class Trainer:
     k_g, k_d, k_run = jax.random.split(key, 3)
     g = self.generator.init(k_g)
     r = self.config.model.resolution
-    dummy = jnp.zeros((1, r, r, self.config.model.out_channels), jnp.float32)
+    # One D input: a pack of images when D packs them (PacGAN).
+    dummy = jnp.zeros((self.discriminator.pack, r, r, self.config.model.out_channels), jnp.float32)
     d = self.discriminator.init(k_d, dummy)["params"]
     state = {
         "step": jnp.zeros((), jnp.int32),
