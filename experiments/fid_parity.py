@@ -154,6 +154,32 @@ def stage_ours(args) -> None:
   _summary(results)
 
 
+def parity_figure(out: str, path: str, points: int = 20000, seed: int = 0) -> None:
+  """Ours against pytorch-fid's pool features (a sample of all sets' values), and each set's
+  distribution of |ours - torch| / max |f|, from the two feature files in ``out``."""
+  from inr_gan_jax.utils import plotting
+  ours, ref = (np.load(os.path.join(out, f"{k}_features.npz")) for k in ("our", "torch"))
+  keys = [k for k in ref.files if k in ours.files]
+  x = np.concatenate([ref[k].ravel() for k in keys])
+  y = np.concatenate([ours[k].ravel() for k in keys])
+  pick = np.random.default_rng(seed).choice(x.size, min(points, x.size), replace=False)
+  fig, (a, b) = plotting.plt.subplots(1, 2, figsize=(10, 4))
+  a.scatter(x[pick], y[pick], s=2, alpha=0.4)
+  lim = [min(x.min(), y.min()), max(x.max(), y.max())]
+  a.plot(lim, lim, "k--", lw=0.8, label="y = x")
+  a.set(xlabel="pytorch-fid feature", ylabel="ours", title=f"pool3 features, {len(pick)} of "
+        f"{x.size} values ({len(keys)} sets)")
+  a.legend(loc="upper left")
+  for k in keys:
+    rel = np.abs(ours[k] - ref[k]).ravel() / max(np.abs(ref[k]).max(), 1e-30)
+    b.hist(np.log10(np.maximum(rel, 1e-12)), bins=60, histtype="step", label=k)
+  b.set(xlabel="log10 |ours - torch| / max |f| (1e-12 = equal)", ylabel="values",
+        title="differences per set")
+  b.legend(fontsize=7)
+  fig.tight_layout()
+  plotting.save(path, fig)
+
+
 def _summary(res: dict) -> None:
   print("\n== features (2048-d pool3): ours vs pytorch-fid ==")
   print(f"{'set':22s} {'max|f|':>10s} {'mean|f|':>10s} {'max|diff|':>10s} "
@@ -186,9 +212,16 @@ def main() -> None:
                            "calls of 2048x2048, ~1 min each on 2 cores).")
   parser.add_argument("--skip_torch", action="store_true",
                       help="Reuse the torch stage's files already in --out.")
+  parser.add_argument("--figure", default="",
+                      help="Also draw ours against pytorch-fid's features (PNG).")
+  parser.add_argument("--figure_only", action="store_true",
+                      help="Only draw --figure from the feature files already in --out.")
   args = parser.parse_args()
   args.out = os.path.abspath(args.out)
-  stage_ours(args)
+  if not args.figure_only:
+    stage_ours(args)
+  if args.figure:
+    parity_figure(args.out, args.figure)
 
 
 if __name__ == "__main__":
