@@ -169,7 +169,7 @@ SETTINGS = {
                                {**CURRENT, "train.diversity_weight": 4.0,
                                 "discriminator.pack": 2}),
         # The ReLU mapping's w has a large mean over z, so most of every predicted tensor is a
-        # common mode (77 % at init) that each G step moves for all samples at once; tanh keeps
+        # common mode (70-76 % at init) that each G step moves for all samples at once; tanh keeps
         # the non-linearity with zero-mean w (the linear mapping did too, without it: FD 310).
         "current_tanh_map": ("current, tanh mapping network (zero-mean w at init)",
                              {**CURRENT, "model.hyper_mapping": "tanh"}),

@@ -101,7 +101,8 @@ class BlockSpec:
   grid_size: int = 0      # side of the per-sample latent grid read at every point (0 = none)
   grid_channels: int = 0  # its channels, appended to the coordinate features
   fourier_max_cycles: float = 0.0  # soft cap on frequency rows, cycles per image (0 = none)
-  fourier_scale: float = 0.0  # this block's frequency scale (0 = the layout's fourier_scale)
+  # The block's frequency scale: model.fourier_scale, or its entry of fourier_block_scales.
+  fourier_scale: float = 1.0
 
   @property
   def coord_dim(self) -> int:
@@ -119,7 +120,6 @@ class INRLayout:
   resolution: int
   out_channels: int
   blocks: Tuple[BlockSpec, ...]
-  fourier_scale: float
   lrelu_slope: float
   upsample: str          # "nearest" | "bilinear"
   cond_dim: int = 0      # latent-conditioned baseline: size of the predicted code
@@ -148,7 +148,7 @@ class INRLayout:
     if self.cond_dim:
       yield ("cond",), (self.cond_dim,), PREDICTED, 1.0
     for blk in self.blocks:
-      scale = blk.fourier_scale or self.fourier_scale
+      scale = blk.fourier_scale
       if blk.coord_encoding == "fourier" and blk.fourier_kind == OFFSET:
         # Shared frequencies plus a small per-sample offset (fourier_offset_std of them).
         yield (blk.name, "fourier", "w"), (blk.num_fourier, 2), SHARED, scale
@@ -370,10 +370,11 @@ def layout_from_config(model) -> INRLayout:
         name=f"block{k}", resolution=r, coord_encoding=model.coord_encoding, num_fourier=n,
         fourier_kind=SHARED if latent else _FOURIER_KINDS[model.get("fourier_kind", "predicted")],
         layers=tuple(layers), to_rgb=to_rgb, grid_size=grid_k, grid_channels=grid_c if grid_k else 0,
-        fourier_max_cycles=max_cycles, fourier_scale=block_scales[k] if block_scales else 0.0))
+        fourier_max_cycles=max_cycles,
+        fourier_scale=block_scales[k] if block_scales else float(model.fourier_scale)))
     prev = w
   return INRLayout(resolution=int(model.resolution), out_channels=int(model.out_channels),
-                   blocks=tuple(blocks), fourier_scale=float(model.fourier_scale),
+                   blocks=tuple(blocks),
                    lrelu_slope=float(model.lrelu_slope), upsample=model.upsample,
                    cond_dim=cond_dim, fmm_modulation=model.get("fmm_modulation", "sigmoid"),
                    fmm_demodulate=bool(model.get("fmm_demodulate", False)),
