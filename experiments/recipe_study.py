@@ -173,6 +173,22 @@ SETTINGS = {
         # the non-linearity with zero-mean w (the linear mapping did too, without it: FD 310).
         "current_tanh_map": ("current, tanh mapping network (zero-mean w at init)",
                              {**CURRENT, "model.hyper_mapping": "tanh"}),
+        # Eighth round. MNIST is grey, but G paints in colour: its fakes carry a colour cast
+        # (1.3 grey levels from grey on average; the conv baseline 0.7; the data 0) that D can
+        # read however good the strokes are. A grey G emits one channel for all three.
+        "current_grey": ("current, grey generator (one output channel, repeated to RGB)",
+                         {**CURRENT, "model.grey": True}),
+        "current_div4_grey": ("current_div4 + grey generator",
+                              {**CURRENT, "train.diversity_weight": 4.0, "model.grey": True}),
+        # Most of the variation over z goes through the predicted frequencies (round 4), where
+        # a small step re-draws the whole basis: slower steps there, same initial values.
+        "current_flr03": ("current, predicted frequencies step x0.3 (`model.fourier_lr_mult`)",
+                          {**CURRENT, "model.fourier_lr_mult": 0.3}),
+        "current_flr01": ("current, predicted frequencies step x0.1",
+                          {**CURRENT, "model.fourier_lr_mult": 0.1}),
+        "current_div4_flr03": ("current_div4 + frequencies step x0.3",
+                               {**CURRENT, "train.diversity_weight": 4.0,
+                                "model.fourier_lr_mult": 0.3}),
         "current_aug": ("current + translation/cutout augmentation, ADA target 0.6",
                         {**CURRENT, "train.augment": "translation,cutout",
                          "train.ada_target": 0.6, "train.ada_kimg": 4.0}),
@@ -216,7 +232,8 @@ def main(argv):
         _, overrides = SETTINGS[dataset][setting]
         batch = int(overrides.get("train.batch_size", 16))
         steps = _KIMG.value * 1000 // batch
-        ov = {**overrides, "seed": seed, "train.num_steps": steps,
+        ov = {**study.BASE_PINS.get(dataset, {}), **overrides, "seed": seed,
+              "train.num_steps": steps,
               "train.sample_every": steps, "checkpoint.every_steps": steps,
               "train.log_every": max(1, steps // 10)}
         wd = run_dir(dataset, setting, seed)

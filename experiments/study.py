@@ -22,6 +22,10 @@ import numpy as np
 from inr_gan_jax.utils import plotting
 
 FEATURE_NET = "runs/feature_net/mnist_cnn_2k.msgpack"
+# The 16-kimg studies (recipe rounds 1-8, Table 1, FMM rank) ran on configs/mnist.py before its
+# faded diversity term became the default (2026-12-02); pinning it off keeps them rerunnable
+# as they were. Settings that want the term set it themselves.
+BASE_PINS = {"mnist": {"train.diversity_weight": 0.0, "train.diversity_fade_kimg": 0.0}}
 # The scalars a study table reports, in order: key in eval.jsonl -> column title.
 COLUMNS = (("fid", "FD"), ("kid", "KID"), ("coverage/class_entropy", "class entropy"),
            ("coverage/classes_present", "classes"), ("coverage/knn_coverage", "kNN coverage"),

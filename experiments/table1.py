@@ -77,7 +77,8 @@ def main(argv):
     for seed in seeds:
       for setting in chosen:
         arg, overrides = table[setting]
-        ov = {**overrides, "seed": seed, "train.num_steps": steps, "train.sample_every": steps,
+        ov = {**study.BASE_PINS.get(dataset, {}), **overrides, "seed": seed,
+              "train.num_steps": steps, "train.sample_every": steps,
               "checkpoint.every_steps": steps, "train.log_every": max(1, steps // 10)}
         wd = os.path.join(out, f"{setting}_s{seed}")
         print(f"== {setting} seed {seed}: {steps} steps -> {wd}", flush=True)

@@ -4,6 +4,9 @@ Model keys (``config.model``)::
 
   resolution          output side R at training time
   out_channels        3
+  grey                the generator emits one value per point, repeated to out_channels
+                      (greyscale data: every fake is exactly grey, as every real is, so D
+                      cannot tell them apart by a colour cast); beyond the paper
   latent_dim          z size (512)
   hyper_width         hypernetwork width (1024)
   hyper_num_residual  residual layers after the first (2)
@@ -27,6 +30,9 @@ Model keys (``config.model``)::
   fmm_lr_mult         learning-rate multiplier of the connector's FMM-factor outputs (1.0;
                       equalized-lr style: same initial values, steps x mult)
   bias_lr_mult        the same for its hidden-bias outputs (1.0)
+  fourier_lr_mult     the same for its predicted Fourier frequencies (1.0): the path that
+                      carries most of the variation over z, where a small step re-draws the
+                      whole basis (docs/recipe_study_mnist.md, round 4)
   latent_grid         side G of a per-sample predicted G x G grid of features, read by bilinear
                       interpolation at every point and concatenated to the first block's
                       coordinate features (0 = off, the paper's INR). Beyond the paper: a spatially
@@ -77,6 +83,7 @@ def model_config(**overrides) -> ml_collections.ConfigDict:
   m = ml_collections.ConfigDict()
   m.resolution = 256
   m.out_channels = 3
+  m.grey = False
   m.latent_dim = 512
   m.hyper_width = 1024
   m.hyper_num_residual = 2
@@ -97,6 +104,7 @@ def model_config(**overrides) -> ml_collections.ConfigDict:
   m.bias_std = 0.2
   m.fmm_lr_mult = 1.0
   m.bias_lr_mult = 1.0
+  m.fourier_lr_mult = 1.0
   m.lrelu_slope = 0.2
   m.upsample = "nearest"
   m.fourier_kind = "predicted"

@@ -59,6 +59,21 @@ class ConvGeneratorTest(unittest.TestCase):
                          g.make_plan(16, 16))
     np.testing.assert_allclose(np.asarray(flat).reshape(img.shape), np.asarray(img), atol=1e-6)
 
+  def test_grey_equals_rgb_with_tied_output_filters(self):
+    # A grey conv generator is the RGB one whose three output filters are one filter.
+    grey = generator_lib.build(conv_model(grey=True))
+    rgb = generator_lib.build(conv_model())
+    params = jax.jit(grey.init)(jax.random.key(0))
+    self.assertEqual(params["conv"]["to_rgb"]["kernel"].shape[-1], 1)
+    tied = jax.tree.map(lambda x: x, params)
+    tied["conv"]["to_rgb"] = jax.tree.map(lambda x: jnp.repeat(x, 3, axis=-1),
+                                          params["conv"]["to_rgb"])
+    z = grey.sample_z(jax.random.key(1), 2)
+    img = np.asarray(grey.generate(params, z))
+    self.assertEqual(img.shape, (2, 16, 16, 3))
+    np.testing.assert_array_equal(img[..., 0], img[..., 2])
+    np.testing.assert_allclose(img, np.asarray(rgb.generate(tied, z)), atol=1e-6)
+
   def test_trains_in_the_gan_loop(self):
     from inr_gan_jax.train import loop as train
     from inr_gan_jax.train import step as train_step

@@ -26,6 +26,7 @@ VARIANTS = {
     "to_rgb_shared": dict(to_rgb="shared"),
     "latent_grid": dict(latent_grid=3, latent_grid_channels=4),
     "fourier_capped": dict(fourier_max_cycles=0.5, fourier_scale=6.0),
+    "grey": dict(grey=True),
 }
 
 
@@ -49,7 +50,7 @@ class ExportTest(parameterized.TestCase):
     return d
 
   @parameterized.parameters("nearest", "bilinear", "latent_raw", "to_rgb_fmm", "to_rgb_shared",
-                            "latent_grid", "fourier_capped")
+                            "latent_grid", "fourier_capped", "grey")
   def test_round_trip(self, name):
     g, params, theta = build(name)
     path = os.path.join(self._tmpdir(), "s.npz")

@@ -117,7 +117,7 @@ class GeneratorTest(parameterized.TestCase):
     # Equalized-lr multipliers: same initial theta (kernel / m, outputs * m); one SGD-like
     # sign step of the connector kernel moves the multiplied tensors m times as far.
     base_cfg = helpers.tiny_model()
-    fast_cfg = helpers.tiny_model(fmm_lr_mult=10.0, bias_lr_mult=4.0)
+    fast_cfg = helpers.tiny_model(fmm_lr_mult=10.0, bias_lr_mult=4.0, fourier_lr_mult=0.25)
     g0, g1 = generator_lib.Generator(base_cfg), generator_lib.Generator(fast_cfg)
     p0, p1 = jax.jit(g0.init)(jax.random.key(0)), jax.jit(g1.init)(jax.random.key(0))
     z = g0.sample_z(jax.random.key(1), 4)
@@ -131,7 +131,8 @@ class GeneratorTest(parameterized.TestCase):
       np.testing.assert_allclose(d1[blk]["layer0"]["a"], 10 * d0[blk]["layer0"]["a"], rtol=1e-3, atol=1e-6)
       np.testing.assert_allclose(d1[blk]["layer1"]["b"], 10 * d0[blk]["layer1"]["b"], rtol=1e-3, atol=1e-6)
       np.testing.assert_allclose(d1[blk]["layer0"]["bias"], 4 * d0[blk]["layer0"]["bias"], rtol=1e-3, atol=1e-6)
-      np.testing.assert_allclose(d1[blk]["fourier"]["w"], d0[blk]["fourier"]["w"], rtol=1e-3, atol=1e-6)
+      np.testing.assert_allclose(d1[blk]["fourier"]["w"], 0.25 * d0[blk]["fourier"]["w"], rtol=1e-3, atol=1e-6)
+      np.testing.assert_allclose(d1[blk]["to_rgb"]["w"], d0[blk]["to_rgb"]["w"], rtol=1e-3, atol=1e-6)
     self.assertIsNone(g0.layout.connector_lr_mults())
 
   def test_block_scales_scale_each_blocks_frequencies(self):

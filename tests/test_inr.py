@@ -64,7 +64,10 @@ def np_forward(layout, theta, shared, height, width, window=(0, 0, 1, 1)):
     out = h @ w_rgb.T + q["bias"]
     rgb = out if rgb is None else rgb + out
     prev_hw = (bh, bw)
-  return np.tanh(rgb).reshape(height, width, -1)
+  image = np.tanh(rgb).reshape(height, width, -1)
+  if layout.grey:  # the one predicted channel is every output channel
+    image = np.concatenate([image] * layout.out_channels, axis=-1)
+  return image
 
 
 def np_grid(grid, pts):
@@ -116,6 +119,8 @@ class INRTest(parameterized.TestCase):
       ("fourier_offset", dict(fourier_kind="offset", fourier_offset_std=0.5, bias_std=1.0)),
       ("latent_grid", dict(latent_grid=4, latent_grid_channels=5)),
       ("fourier_capped", dict(fourier_max_cycles=0.5, fourier_scale=6.0)),
+      ("grey", dict(grey=True)),
+      ("grey_to_rgb_fmm", dict(grey=True, to_rgb="fmm")),
       ("latent_grid_raw", dict(latent_grid=3, coord_encoding="raw", fmm_rank=0,
                                block_resolutions=(16,), block_widths=(16,), block_depths=(2,))),
       ("raw_coords", dict(coord_encoding="raw", fmm_rank=0, block_resolutions=(16,),

@@ -44,6 +44,7 @@ class ConvNet(nn.Module):
   out_channels: int
   base_width: int = 256
   min_width: int = 32
+  grey: bool = False  # one output channel, repeated to out_channels
 
   @nn.compact
   def __call__(self, z: jax.Array) -> jax.Array:
@@ -56,9 +57,10 @@ class ConvNet(nn.Module):
       x = nn.ConvTranspose(width, (4, 4), strides=(2, 2), padding="SAME", kernel_init=_he,
                            name=f"up{i}")(x)                             # doubles H and W
       x = nn.leaky_relu(pixel_norm(x), 0.2)
-    x = nn.Conv(self.out_channels, (3, 3), kernel_init=nn.initializers.lecun_normal(),
-                name="to_rgb")(x)
-    return jnp.tanh(x)                                                   # [B, R, R, C]
+    x = nn.Conv(1 if self.grey else self.out_channels, (3, 3),
+                kernel_init=nn.initializers.lecun_normal(), name="to_rgb")(x)
+    x = jnp.tanh(x)                                                      # [B, R, R, C or 1]
+    return jnp.repeat(x, self.out_channels, axis=-1) if self.grey else x
 
 
 def bilinear_sample(images: jax.Array, points: jax.Array) -> jax.Array:
@@ -79,7 +81,8 @@ class ConvGenerator(pipeline.Pipeline):
     self.latent_dim = int(model_config.latent_dim)
     self.net = ConvNet(resolution=int(model_config.resolution),
                        out_channels=int(model_config.out_channels),
-                       base_width=int(model_config.get("conv_width", 256)))
+                       base_width=int(model_config.get("conv_width", 256)),
+                       grey=bool(model_config.get("grey", False)))
 
   @property
   def resolution(self) -> int:

@@ -253,6 +253,8 @@ def evaluate(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared: Dict[s
     out = layers.dense(h, w_rgb, low(bp["to_rgb"]["bias"])).astype(jnp.float32)  # [N_k, C]
     rgb = out if rgb is None else rgb + out
   image = jnp.tanh(rgb)
+  if layout.grey:  # one channel -> C equal ones
+    image = jnp.repeat(image, layout.out_channels, axis=-1)  # [N, C]
   return (image, h) if return_hidden else image
 
 

@@ -130,6 +130,8 @@ class INRLayout:
   fourier_offset_std: float = 0.1  # fourier_kind "offset": per-sample spread / shared spread
   fmm_lr_mult: float = 1.0         # learning-rate multiplier of the connector's A, B outputs
   bias_lr_mult: float = 1.0        # ... and of its hidden-bias outputs
+  fourier_lr_mult: float = 1.0     # ... and of its predicted Fourier frequencies
+  grey: bool = False               # to-RGB layers emit 1 channel, repeated to out_channels
 
   @property
   def he_gain(self) -> float:
@@ -209,12 +211,14 @@ class INRLayout:
     initial distribution is unchanged while Adam's steps (fixed in raw units)
     move those INR tensors ``mult`` times faster.
     """
-    if self.fmm_lr_mult == 1.0 and self.bias_lr_mult == 1.0:
+    if self.fmm_lr_mult == self.bias_lr_mult == self.fourier_lr_mult == 1.0:
       return None
     def mult(path: Tuple[str, ...]) -> float:
       if len(path) == 3 and path[1].startswith("layer"):
         return {"a": self.fmm_lr_mult, "b": self.fmm_lr_mult, "bias": self.bias_lr_mult}.get(
             path[2], 1.0)
+      if len(path) == 3 and path[1] == "fourier" and path[2] == "w":
+        return self.fourier_lr_mult
       return 1.0
     tree = self._tree(PREDICTED, lambda shape, _, path: np.full(math.prod(shape), mult(path),
                                                                 np.float32))
@@ -317,8 +321,9 @@ def layout_from_config(model) -> INRLayout:
   if model.get("fmm_modulation", "sigmoid") not in FMM_MODULATIONS:
     raise ValueError(f"model.fmm_modulation must be one of {FMM_MODULATIONS}, got "
                      f"{model.fmm_modulation!r}")
-  if not (float(model.get("fmm_lr_mult", 1.0)) > 0 and float(model.get("bias_lr_mult", 1.0)) > 0):
-    raise ValueError("model.fmm_lr_mult and model.bias_lr_mult must be > 0")
+  if not all(float(model.get(k, 1.0)) > 0 for k in ("fmm_lr_mult", "bias_lr_mult",
+                                                     "fourier_lr_mult")):
+    raise ValueError("model.fmm_lr_mult, bias_lr_mult and fourier_lr_mult must be > 0")
   if not float(model.get("fmm_logit_std", 1.0)) > 0:
     raise ValueError(f"model.fmm_logit_std must be > 0, got {model.fmm_logit_std!r}")
   if model.conditioning not in ("hypernetwork", "latent"):
@@ -363,7 +368,8 @@ def layout_from_config(model) -> INRLayout:
     rgb_kind = SHARED if latent else _TO_RGB_KINDS[model.get("to_rgb", "predicted")]
     if rgb_kind == FMM and kind != FMM:  # "fmm" follows the hidden layers: whole when rank 0
       rgb_kind = PREDICTED
-    to_rgb = LayerSpec(name="to_rgb", in_dim=w, coord_dim=0, out_dim=int(model.out_channels),
+    rgb_dim = 1 if model.get("grey", False) else int(model.out_channels)
+    to_rgb = LayerSpec(name="to_rgb", in_dim=w, coord_dim=0, out_dim=rgb_dim,
                        kind=rgb_kind, rank=int(model.fmm_rank) if rgb_kind == FMM else 0,
                        activation=False)
     blocks.append(BlockSpec(
@@ -382,7 +388,9 @@ def layout_from_config(model) -> INRLayout:
                    bias_std=float(model.get("bias_std", 0.2)),
                    fourier_offset_std=float(model.get("fourier_offset_std", 0.1)),
                    fmm_lr_mult=float(model.get("fmm_lr_mult", 1.0)),
-                   bias_lr_mult=float(model.get("bias_lr_mult", 1.0)))
+                   bias_lr_mult=float(model.get("bias_lr_mult", 1.0)),
+                   fourier_lr_mult=float(model.get("fourier_lr_mult", 1.0)),
+                   grey=bool(model.get("grey", False)))
 
 
 _FOURIER_KINDS = {"predicted": PREDICTED, "shared": SHARED, "offset": OFFSET}

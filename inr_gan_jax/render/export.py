@@ -83,8 +83,12 @@ def materialize(layout: layout_lib.INRLayout, theta_one: Dict[str, Any],
         bias = bias + p["w_cond"] @ theta_one["cond"]
       out[f"{blk.name}/{lyr.name}/w"] = inr.layer_weight(layout, lyr, p)
       out[f"{blk.name}/{lyr.name}/bias"] = bias
-    out[f"{blk.name}/to_rgb/w"] = inr.layer_weight(layout, blk.to_rgb, bp["to_rgb"])
-    out[f"{blk.name}/to_rgb/bias"] = bp["to_rgb"]["bias"]
+    w_rgb, b_rgb = inr.layer_weight(layout, blk.to_rgb, bp["to_rgb"]), bp["to_rgb"]["bias"]
+    if layout.grey:  # one grey row -> C equal rows: the file stays a plain RGB MLP
+      w_rgb = np.repeat(np.asarray(w_rgb), layout.out_channels, axis=0)
+      b_rgb = np.repeat(np.asarray(b_rgb), layout.out_channels, axis=0)
+    out[f"{blk.name}/to_rgb/w"] = w_rgb
+    out[f"{blk.name}/to_rgb/bias"] = b_rgb
   return {k: np.asarray(v, np.float32) for k, v in jax.device_get(out).items()}
 
 
