@@ -8,7 +8,14 @@ skipped, so a study interrupted by the session clock resumes where it stopped
 (an unfinished run resumes from its checkpoint). Results are gathered into
 ``<out>/results.json``; tables report mean and spread (half the range: with two
 seeds, the distance from the mean to either) over seeds.
+
+Run directories are disposable (the next session may start on a fresh machine),
+so a finished run's curve can also be *recorded* in the repository
+(:func:`save_record`, ``docs/results/<study>/<setting>_s<seed>.jsonl``): a
+recorded run counts as finished, and its curve is read from the record when its
+run directory is gone. Long studies (Table 1 on faces) then grow over sessions.
 """
+import shutil
 import json
 import os
 import platform
@@ -44,11 +51,13 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def ensure_feature_net(path: str = FEATURE_NET) -> str:
-  """Trains the MNIST classifier (2000 steps, ~2.5 min on 2 cores) if it is missing."""
+def ensure_feature_net(path: str = FEATURE_NET, train_args: Sequence[str] = ("--steps=2000",)
+                       ) -> str:
+  """Trains the feature net with ``experiments.train_feature_net train_args`` if it is missing
+  (the MNIST classifier by default: 2000 steps, ~2.5 min on 2 cores)."""
   if not os.path.isfile(path):
     subprocess.run([sys.executable, "-m", "experiments.train_feature_net", f"--out={path}",
-                    "--steps=2000"], check=True)
+                    *train_args], check=True)
   return path
 
 
@@ -80,11 +89,36 @@ def run(config: str, overrides: Dict[str, object], workdir: str, eval_every: int
   return seconds
 
 
+def record_file(record_dir: str, setting: str, seed: int) -> str:
+  return os.path.join(record_dir, f"{setting}_s{seed}.jsonl")
+
+
+def save_record(workdir: str, record_dir: str, setting: str, seed: int) -> str:
+  """Copies a finished run's ``eval.jsonl`` to its record (the file a fresh clone keeps)."""
+  os.makedirs(record_dir, exist_ok=True)
+  path = record_file(record_dir, setting, seed)
+  shutil.copyfile(os.path.join(workdir, "eval.jsonl"), path)
+  done = os.path.join(workdir, "done.json")
+  if os.path.isfile(done):  # wall seconds and CPU, beside the curve
+    with open(done) as f:
+      info = json.load(f)
+    with open(path[:-len(".jsonl")] + ".done.json", "w") as f:
+      json.dump({k: info[k] for k in ("seconds", "cpu") if k in info}, f)
+  return path
+
+
+def run_or_record(workdir: str, record_dir: str, setting: str, seed: int) -> str:
+  """Where a run's curve is: its workdir if it has one, else its record (:func:`read_eval`)."""
+  if os.path.isfile(os.path.join(workdir, "eval.jsonl")) or not record_dir:
+    return workdir
+  return record_file(record_dir, setting, seed)
+
+
 def read_eval(workdir: str) -> List[Dict[str, float]]:
   """``eval.jsonl`` rows by step (a resumed run's repeated steps: the last row wins), with the
   metric names shortened: ``eval/fid5k`` -> ``fid``, ``eval/coverage5k/knn_coverage`` ->
-  ``coverage/knn_coverage``."""
-  path = os.path.join(workdir, "eval.jsonl")
+  ``coverage/knn_coverage``. ``workdir`` may also be a ``.jsonl`` record itself."""
+  path = workdir if workdir.endswith(".jsonl") else os.path.join(workdir, "eval.jsonl")
   rows = {}
   if os.path.isfile(path):
     with open(path) as f:

@@ -38,6 +38,30 @@ class StudyTest(unittest.TestCase):
     self.assertEqual({k: sorted(v) for k, v in got.items()}, {"a": [0], "b": [1]})
     self.assertEqual(got["b"][1], [{"step": 4, "kimg": 1.0, "fid": 30.0}])
 
+  def test_a_record_stands_in_for_a_deleted_run(self):
+    root, records = tempfile.mkdtemp(), os.path.join(tempfile.mkdtemp(), "table1_x_8kimg")
+    wd = os.path.join(root, "fmm_s1")
+    os.makedirs(wd)
+    with open(os.path.join(wd, "eval.jsonl"), "w") as f:
+      for step, fid in ((2, 50.0), (4, 20.0)):
+        f.write(json.dumps({"step": step, "kimg": step / 2, "eval/fid2k": fid}) + "\n")
+    with open(os.path.join(wd, "done.json"), "w") as f:
+      json.dump({"seconds": 12.5, "cmd": ["python"], "cpu": "some CPU"}, f)
+    self.assertEqual(study.run_or_record(wd, records, "fmm", 1), wd)
+    path = study.save_record(wd, records, "fmm", 1)
+    self.assertEqual(path, os.path.join(records, "fmm_s1.jsonl"))
+    with open(os.path.join(records, "fmm_s1.done.json")) as f:
+      self.assertEqual(json.load(f), {"seconds": 12.5, "cpu": "some CPU"})
+    before = study.read_eval(wd)
+    for name in os.listdir(wd):   # the next session's fresh machine: no run directory
+      os.remove(os.path.join(wd, name))
+    os.rmdir(wd)
+    self.assertEqual(study.run_or_record(wd, records, "fmm", 1), path)
+    got = study.collect(["fmm"], [0, 1], lambda s, seed: study.run_or_record(
+        os.path.join(root, f"{s}_s{seed}"), records, s, seed))
+    self.assertEqual(got, {"fmm": {1: before}})
+    self.assertEqual(before[-1], {"step": 4, "kimg": 2.0, "fid": 20.0})
+
   def test_summary_is_mean_and_half_range_of_final_rows(self):
     results = {"a": {0: [{"kimg": 4, "fid": 100.0}, {"kimg": 8, "fid": 10.0}],
                      1: [{"kimg": 8, "fid": 14.0, "coverage/class_entropy": 0.9}]}}
