@@ -178,6 +178,9 @@ SETTINGS = {
         # read however good the strokes are. A grey G emits one channel for all three.
         "current_grey": ("current, grey generator (one output channel, repeated to RGB)",
                          {**CURRENT, "model.grey": True}),
+        "dcgan_grey": ("conv generator, grey (one output channel)",
+                       {**PAPER, "model.generator": "conv", "model.conv_width": 256,
+                        "model.grey": True}),
         "current_div4_grey": ("current_div4 + grey generator",
                               {**CURRENT, "train.diversity_weight": 4.0, "model.grey": True}),
         # Most of the variation over z goes through the predicted frequencies (round 4), where
