@@ -8,7 +8,6 @@ op by op was right. The generator concatenates instead; these tests hold that li
 from absl.testing import absltest
 from absl.testing import parameterized
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from inr_gan_jax.model import generator as generator_lib
