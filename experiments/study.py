@@ -15,10 +15,10 @@ so a finished run's curve can also be *recorded* in the repository
 recorded run counts as finished, and its curve is read from the record when its
 run directory is gone. Long studies (Table 1 on faces) then grow over sessions.
 """
-import shutil
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
