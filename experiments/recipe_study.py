@@ -235,10 +235,7 @@ def main(argv):
         _, overrides = SETTINGS[dataset][setting]
         batch = int(overrides.get("train.batch_size", 16))
         steps = _KIMG.value * 1000 // batch
-        ov = {**study.BASE_PINS.get(dataset, {}), **overrides, "seed": seed,
-              "train.num_steps": steps,
-              "train.sample_every": steps, "checkpoint.every_steps": steps,
-              "train.log_every": max(1, steps // 10)}
+        ov = study.run_overrides(dataset, overrides, seed, steps)
         wd = run_dir(dataset, setting, seed)
         print(f"== {setting} seed {seed}: {steps} steps -> {wd}", flush=True)
         seconds[(setting, seed)] = study.run(BASES[dataset], ov, wd, steps // 4, metrics,

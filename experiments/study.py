@@ -61,6 +61,15 @@ def ensure_feature_net(path: str = FEATURE_NET, train_args: Sequence[str] = ("--
   return path
 
 
+def run_overrides(dataset: str, overrides: Dict[str, object], seed: int,
+                  steps: int) -> Dict[str, object]:
+  """A study run's config overrides: the dataset's pins, the setting's own, then the seed and a
+  length of ``steps`` with one sample grid and checkpoint at the end and ten log lines."""
+  return {**BASE_PINS.get(dataset, {}), **overrides, "seed": seed, "train.num_steps": steps,
+          "train.sample_every": steps, "checkpoint.every_steps": steps,
+          "train.log_every": max(1, steps // 10)}
+
+
 def flag_overrides(overrides: Dict[str, object]) -> List[str]:
   return [f"--config.{k}={v}" for k, v in overrides.items()]
 

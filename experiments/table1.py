@@ -112,9 +112,7 @@ def main(argv):
           print(f"== {setting} seed {seed}: recorded in {records}, not trained again", flush=True)
           continue
         arg, overrides = table[setting]
-        ov = {**study.BASE_PINS.get(dataset, {}), **overrides, "seed": seed,
-              "train.num_steps": steps, "train.sample_every": steps,
-              "checkpoint.every_steps": steps, "train.log_every": max(1, steps // 10)}
+        ov = study.run_overrides(dataset, overrides, seed, steps)
         print(f"== {setting} seed {seed}: {steps} steps -> {wd}", flush=True)
         study.run(f"{BASES[dataset]}:{arg}", ov, wd, steps // 4, metrics, feature_net)
   if records:  # every finished run's curve goes into the repository

@@ -3,7 +3,7 @@
 ``jnp.broadcast_to`` / ``repeat`` / ``tile`` of the size-1 channel axis got jit-compiled
 gradients wrong on XLA:CPU (jaxlib 0.10.2) under the diversity loss (per-pair means of
 |x_i - x_j| divided by |z_i - z_j|): NaN, 1e30s, or a segfault, while the same gradient run
-op by op was right. The generator concatenates instead; these tests hold that line.
+op by op was right. ``layers.grey_to_channels`` concatenates instead; these tests hold that line.
 """
 from absl.testing import absltest
 from absl.testing import parameterized

@@ -60,8 +60,7 @@ class ConvNet(nn.Module):
     x = nn.Conv(1 if self.grey else self.out_channels, (3, 3),
                 kernel_init=nn.initializers.lecun_normal(), name="to_rgb")(x)
     x = jnp.tanh(x)                                                      # [B, R, R, C or 1]
-    # Concatenated, not broadcast: see the grey note in inr.evaluate.
-    return jnp.concatenate([x] * self.out_channels, axis=-1) if self.grey else x
+    return layers.grey_to_channels(x, self.out_channels) if self.grey else x
 
 
 def bilinear_sample(images: jax.Array, points: jax.Array) -> jax.Array:

@@ -253,10 +253,8 @@ def evaluate(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared: Dict[s
     out = layers.dense(h, w_rgb, low(bp["to_rgb"]["bias"])).astype(jnp.float32)  # [N_k, C]
     rgb = out if rgb is None else rgb + out
   image = jnp.tanh(rgb)
-  if layout.grey:  # one channel -> C equal ones, by concatenation: broadcasting the size-1
-    # axis (jnp.broadcast_to / repeat / tile) gets jit-compiled gradients wrong on XLA:CPU
-    # (jaxlib 0.10.2: garbage or NaN under the diversity loss; tests/test_grey.py).
-    image = jnp.concatenate([image] * layout.out_channels, axis=-1)  # [N, C]
+  if layout.grey:
+    image = layers.grey_to_channels(image, layout.out_channels)  # [N, C]
   return (image, h) if return_hidden else image
 
 

@@ -123,3 +123,13 @@ def split_dense(h: jax.Array, e: jax.Array, w: jax.Array, bias: jax.Array) -> ja
 
 def leaky_relu(x: jax.Array, slope: float) -> jax.Array:
   return jnp.where(x >= 0, x, slope * x)
+
+
+def grey_to_channels(x: jax.Array, channels: int) -> jax.Array:
+  """``[..., 1]`` -> ``[..., channels]`` equal channels (a grey generator's output).
+
+  By concatenation: broadcasting the size-1 axis (``jnp.broadcast_to`` / ``repeat`` /
+  ``tile``) gets jit-compiled gradients wrong on XLA:CPU (jaxlib 0.10.2: garbage or NaN
+  under the diversity loss at some sizes; tests/test_grey.py).
+  """
+  return jnp.concatenate([x] * channels, axis=-1)
