@@ -1,0 +1,180 @@
+r"""Generator regression: how fast can G steer fixed latents onto real images, with no D?
+
+  python -m experiments.g_regression --settings=current,dcgan --seeds=0,1
+  python -m experiments.g_regression --settings=current,current_grey --num_images=256 --steps=1000
+
+A GAN-free probe of what a generator parameterisation can learn in a budget. ``N`` latents
+``z_i ~ N(0, I)`` (the training prior) are paired, once and at random, with ``N`` real images
+``x_i``, and G alone is trained on the squared error ``|G(z_i) - x_i|^2`` by its own optimiser
+groups and rates (``train/optim.py``), minibatches of the setting's batch size, for as many
+steps as a recipe-study run. There is no game, so a run is nearly deterministic: a settings
+difference that a 16-kimg GAN run cannot resolve (single runs differ by ~50 FD there,
+``docs/recipe_study_mnist.md``) shows here in minutes. What it measures is how much one step of
+G can move *every* sample towards its own target: the steering a GAN's G needs to follow D.
+
+Settings are those of ``experiments/recipe_study.py`` (the same overrides on the same base, the
+same pins), so ``dcgan`` is the pixel generator with its own rates, or a Table 1 variant
+(``fourier``, ``fmm``, ... on the base config's rates). Reported per setting: PSNR
+(dB, images in [-1, 1]) on all ``N`` pairs against step, the pixel spread over z of the fitted
+generator, and the PSNR of the best constant image (the pixel mean of the targets, what a G that
+ignores z reaches).
+
+Cost (2-core AMD EPYC, AVX-512): ~1 min per 1000-step run of the INR at batch 16 (no D).
+Output: ``runs/g_regression/<dataset>/results.json`` and a table on stdout.
+"""
+import ast
+import functools
+import json
+import os
+import time
+
+from absl import app
+from absl import flags
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from experiments import recipe_study
+from experiments import study
+from inr_gan_jax import config_lib
+from inr_gan_jax.data import npz
+from inr_gan_jax.model import generator as generator_lib
+from inr_gan_jax.train import optim
+
+# --dataset, --settings and --seeds are experiments.recipe_study's flags (imported with its
+# SETTINGS table); an empty --settings means current,dcgan here.
+_NUM = flags.DEFINE_integer("num_images", 256, "Latent-image pairs.")
+_STEPS = flags.DEFINE_integer("steps", 1000, "G steps per run.")
+_EVERY = flags.DEFINE_integer("eval_every", 250, "Steps between PSNR evaluations.")
+_SET = flags.DEFINE_multi_string("set", [], "Extra override on every setting, "
+                                  "'section.key=value' (repeatable), e.g. train.lr_hyper=1e-3.")
+_SUFFIX = flags.DEFINE_string("suffix", "", "Suffix of the run names (to tell --set runs apart).")
+_RESULTS = flags.DEFINE_string("results", "runs/g_regression", "Results folder.")
+FLAGS = flags.FLAGS
+
+
+def parse_set(items):
+  """``["train.lr_hyper=1e-3", ...]`` -> ``{"train.lr_hyper": 0.001, ...}`` (Python literals)."""
+  out = {}
+  for item in items:
+    key, sep, value = item.partition("=")
+    if not sep or key.count(".") != 1:
+      raise SystemExit(f"--set {item!r}: expected section.key=value, e.g. train.lr_hyper=1e-3")
+    try:
+      out[key.strip()] = ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError):
+      out[key.strip()] = value.strip()
+  return out
+
+
+def setting_config(dataset: str, setting: str, extra=None):
+  """The base config with the study's pins and ``setting``'s overrides (a recipe_study
+  setting), or the base config's Table 1 variant ``setting`` (``config_lib.VARIANTS``)."""
+  variant = setting if setting in config_lib.VARIANTS else None
+  c = config_lib.load_config_file(recipe_study.BASES[dataset], variant)
+  overrides = {**study.BASE_PINS.get(dataset, {}),
+               **({} if variant else recipe_study.SETTINGS[dataset][setting][1]), **(extra or {})}
+  for key, value in overrides.items():
+    section, name = key.split(".")
+    if name not in c[section]:
+      raise SystemExit(f"unknown config key {key!r}; {section} has {sorted(c[section].keys())}")
+    c[section][name] = value
+  return c
+
+
+def psnr(mse) -> float:
+  """PSNR in dB for images in [-1, 1] (peak-to-peak 2)."""
+  return float(10.0 * np.log10(4.0 / max(float(mse), 1e-12)))
+
+
+def targets(c, num: int) -> np.ndarray:
+  """The first ``num`` real images at the model's resolution, float32 in [-1, 1]."""
+  src = npz.load_array_source(c.data.path, int(c.model.resolution), num_examples=num)
+  x = src.get(np.arange(num)).astype(np.float32) / 127.5 - 1.0  # [N, R, R, 3]
+  return x[..., :int(c.model.out_channels)]
+
+
+def fit(c, x: np.ndarray, seed: int, steps: int, every: int) -> dict:
+  """Regresses G(z_i) onto x_i; returns the PSNR curve and the fitted spread over z."""
+  g = generator_lib.build(c.model)
+  res = int(c.model.resolution)
+  plan = g.make_plan(res, res)
+  key_init, key_z, key_perm = jax.random.split(jax.random.PRNGKey(seed), 3)
+  params = g.init(key_init)
+  z = jax.random.normal(key_z, (len(x), g.latent_dim), jnp.float32)  # [N, D]
+  x = jnp.asarray(x).reshape(len(x), res * res, -1)                    # [N, R*R, C]
+  tx = optim.generator_optimizer(c.train, conv=c.model.get("generator", "inr") == "conv")
+  opt_state = tx.init(params)
+  batch = int(c.train.batch_size)
+
+  def images(p, zb):  # [B, R*R, C], the one latent-to-pixels path
+    return g.render_plan(p, g.predict_fn(p, zb), plan)
+
+  def loss_fn(p, zb, xb):
+    return jnp.mean(jnp.square(images(p, zb) - xb))
+
+  @functools.partial(jax.jit, donate_argnums=(0, 1))
+  def step(p, s, idx):
+    loss, grads = jax.value_and_grad(loss_fn)(p, z[idx], x[idx])
+    updates, s = tx.update(grads, s, p)
+    return optax.apply_updates(p, updates), s, loss
+
+  @jax.jit
+  def all_images(p):
+    return jnp.concatenate([images(p, z[i:i + 64]) for i in range(0, len(x), 64)])
+
+  def evaluate(p):
+    out = all_images(p)
+    return psnr(jnp.mean(jnp.square(out - x))), float(jnp.mean(jnp.std(out, axis=0)))
+
+  curve = [{"step": 0, "psnr": evaluate(params)[0]}]
+  rng = np.random.default_rng(seed)
+  t0 = time.time()
+  order = np.empty(0, np.int64)
+  for i in range(1, steps + 1):
+    if len(order) < batch:  # epochs over the pairs, reshuffled
+      order = np.concatenate([order, rng.permutation(len(x))])
+    idx, order = order[:batch], order[batch:]
+    params, opt_state, _ = step(params, opt_state, jnp.asarray(idx))
+    if i % every == 0 or i == steps:
+      value, spread = evaluate(params)
+      curve.append({"step": i, "psnr": value, "spread": spread})
+      print(f"  step {i}: PSNR {value:.2f} dB, pixel spread over z {spread:.3f}", flush=True)
+  return {"curve": curve, "seconds": time.time() - t0,
+          "mean_image_psnr": psnr(jnp.mean(jnp.square(x - jnp.mean(x, 0))))}
+
+
+def main(argv):
+  del argv
+  dataset = FLAGS.dataset
+  settings = FLAGS.settings or ["current", "dcgan"]
+  unknown = [s for s in settings
+             if s not in recipe_study.SETTINGS[dataset] and s not in config_lib.VARIANTS]
+  if unknown:
+    raise SystemExit(f"unknown setting(s) {unknown}: use experiments/recipe_study.py:SETTINGS "
+                     f"or a Table 1 variant {sorted(config_lib.VARIANTS)}")
+  out_dir = os.path.join(_RESULTS.value, dataset)
+  os.makedirs(out_dir, exist_ok=True)
+  path = os.path.join(out_dir, "results.json")
+  results = json.load(open(path)) if os.path.isfile(path) else {}
+  extra = parse_set(_SET.value)
+  for setting in settings:
+    c = setting_config(dataset, setting, extra)
+    x = targets(c, _NUM.value)
+    for seed in map(int, FLAGS.seeds):
+      name = f"{setting}{_SUFFIX.value}_s{seed}_n{_NUM.value}_t{_STEPS.value}"
+      print(f"== {name}", flush=True)
+      results[name] = {**fit(c, x, seed, _STEPS.value, _EVERY.value), "set": extra,
+                       "cpu": study.cpu_model()}
+      with open(path, "w") as f:
+        json.dump(results, f, indent=1)
+  print("| run | PSNR at steps " + " / ".join(str(p["step"]) for p in
+                                              next(iter(results.values()))["curve"]) + " | best constant | s |")
+  for name, r in results.items():
+    print(f"| {name} | " + " / ".join(f"{p['psnr']:.1f}" for p in r["curve"])
+          + f" | {r['mean_image_psnr']:.1f} | {r['seconds']:.0f} |")
+
+
+if __name__ == "__main__":
+  app.run(main)
