@@ -1,6 +1,6 @@
 r"""Generator regression: how fast can G steer fixed latents onto real images, with no D?
 
-  python -m experiments.g_regression --settings=current,dcgan --seeds=0,1
+  python -m experiments.g_regression --settings=current,dcgan --seed_list=0,1
   python -m experiments.g_regression --settings=current,current_grey --num_images=256 --steps=1000
 
 A GAN-free probe of what a generator parameterisation can learn in a budget. ``N`` latents
@@ -12,7 +12,7 @@ difference that a 16-kimg GAN run cannot resolve (single runs differ by ~50 FD t
 ``docs/recipe_study_mnist.md``) shows here in minutes. What it measures is how much one step of
 G can move *every* sample towards its own target: the steering a GAN's G needs to follow D.
 
-Settings are those of ``experiments/recipe_study.py`` (the same overrides on the same base, the
+Settings are those of ``experiments/recipe_settings.py`` (the same overrides on the same base, the
 same pins), so ``dcgan`` is the pixel generator with its own rates, or a Table 1 variant
 (``fourier``, ``fmm``, ... on the base config's rates). Reported per setting: PSNR
 (dB, images in [-1, 1]) on all ``N`` pairs against step, the pixel spread over z of the fitted
@@ -35,15 +35,19 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from experiments import recipe_study
+from experiments import recipe_settings
 from experiments import study
 from inr_gan_jax import config_lib
 from inr_gan_jax.data import npz
 from inr_gan_jax.model import generator as generator_lib
 from inr_gan_jax.train import optim
 
-# --dataset, --settings and --seeds are experiments.recipe_study's flags (imported with its
-# SETTINGS table); an empty --settings means current,dcgan here.
+_DATASET = flags.DEFINE_enum("dataset", "mnist", sorted(recipe_settings.BASES), "Base config.")
+_SETTINGS = flags.DEFINE_list("settings", ["current", "dcgan"], "experiments/recipe_settings.py "
+                              "settings or Table 1 variants.")
+# Not --seeds: the sampling commands declare that flag with another default, and the tests
+# import both into one process.
+_SEED_LIST = flags.DEFINE_list("seed_list", ["0"], "Seeds (init, latents and the pairing).")
 _NUM = flags.DEFINE_integer("num_images", 256, "Latent-image pairs.")
 _STEPS = flags.DEFINE_integer("steps", 1000, "G steps per run.")
 _EVERY = flags.DEFINE_integer("eval_every", 250, "Steps between PSNR evaluations.")
@@ -51,7 +55,6 @@ _SET = flags.DEFINE_multi_string("set", [], "Extra override on every setting, "
                                   "'section.key=value' (repeatable), e.g. train.lr_hyper=1e-3.")
 _SUFFIX = flags.DEFINE_string("suffix", "", "Suffix of the run names (to tell --set runs apart).")
 _RESULTS = flags.DEFINE_string("results", "runs/g_regression", "Results folder.")
-FLAGS = flags.FLAGS
 
 
 def parse_set(items):
@@ -72,9 +75,9 @@ def setting_config(dataset: str, setting: str, extra=None):
   """The base config with the study's pins and ``setting``'s overrides (a recipe_study
   setting), or the base config's Table 1 variant ``setting`` (``config_lib.VARIANTS``)."""
   variant = setting if setting in config_lib.VARIANTS else None
-  c = config_lib.load_config_file(recipe_study.BASES[dataset], variant)
+  c = config_lib.load_config_file(recipe_settings.BASES[dataset], variant)
   overrides = {**study.BASE_PINS.get(dataset, {}),
-               **({} if variant else recipe_study.SETTINGS[dataset][setting][1]), **(extra or {})}
+               **({} if variant else recipe_settings.SETTINGS[dataset][setting][1]), **(extra or {})}
   for key, value in overrides.items():
     section, name = key.split(".")
     if name not in c[section]:
@@ -147,12 +150,11 @@ def fit(c, x: np.ndarray, seed: int, steps: int, every: int) -> dict:
 
 def main(argv):
   del argv
-  dataset = FLAGS.dataset
-  settings = FLAGS.settings or ["current", "dcgan"]
+  dataset, settings = _DATASET.value, _SETTINGS.value
   unknown = [s for s in settings
-             if s not in recipe_study.SETTINGS[dataset] and s not in config_lib.VARIANTS]
+             if s not in recipe_settings.SETTINGS[dataset] and s not in config_lib.VARIANTS]
   if unknown:
-    raise SystemExit(f"unknown setting(s) {unknown}: use experiments/recipe_study.py:SETTINGS "
+    raise SystemExit(f"unknown setting(s) {unknown}: use experiments/recipe_settings.py:SETTINGS "
                      f"or a Table 1 variant {sorted(config_lib.VARIANTS)}")
   out_dir = os.path.join(_RESULTS.value, dataset)
   os.makedirs(out_dir, exist_ok=True)
@@ -162,7 +164,7 @@ def main(argv):
   for setting in settings:
     c = setting_config(dataset, setting, extra)
     x = targets(c, _NUM.value)
-    for seed in map(int, FLAGS.seeds):
+    for seed in map(int, _SEED_LIST.value):
       name = f"{setting}{_SUFFIX.value}_s{seed}_n{_NUM.value}_t{_STEPS.value}"
       print(f"== {name}", flush=True)
       results[name] = {**fit(c, x, seed, _STEPS.value, _EVERY.value), "set": extra,
