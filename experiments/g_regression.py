@@ -19,7 +19,8 @@ same pins), so ``dcgan`` is the pixel generator with its own rates, or a Table 1
 generator, and the PSNR of the best constant image (the pixel mean of the targets, what a G that
 ignores z reaches).
 
-Cost (2-core AMD EPYC, AVX-512): ~1 min per 1000-step run of the INR at batch 16 (no D).
+Cost (2-core AMD EPYC, AVX-512): 1.2-2.7 min per 1000-step INR run at batch 16 (no D), ~4 min
+for the conv generator (``docs/recipe_study_mnist.md``, round 9).
 Output: ``runs/g_regression/<dataset>/results.json`` and a table on stdout.
 """
 import ast
@@ -72,18 +73,12 @@ def parse_set(items):
 
 
 def setting_config(dataset: str, setting: str, extra=None):
-  """The base config with the study's pins and ``setting``'s overrides (a recipe_study
+  """The base config with the study's pins and ``setting``'s overrides (a recipe_settings
   setting), or the base config's Table 1 variant ``setting`` (``config_lib.VARIANTS``)."""
   variant = setting if setting in config_lib.VARIANTS else None
-  c = config_lib.load_config_file(recipe_settings.BASES[dataset], variant)
   overrides = {**study.BASE_PINS.get(dataset, {}),
                **({} if variant else recipe_settings.SETTINGS[dataset][setting][1]), **(extra or {})}
-  for key, value in overrides.items():
-    section, name = key.split(".")
-    if name not in c[section]:
-      raise SystemExit(f"unknown config key {key!r}; {section} has {sorted(c[section].keys())}")
-    c[section][name] = value
-  return c
+  return study.load_config(recipe_settings.BASES[dataset], variant, overrides)
 
 
 def psnr(mse) -> float:
@@ -103,7 +98,7 @@ def fit(c, x: np.ndarray, seed: int, steps: int, every: int) -> dict:
   g = generator_lib.build(c.model)
   res = int(c.model.resolution)
   plan = g.make_plan(res, res)
-  key_init, key_z, key_perm = jax.random.split(jax.random.PRNGKey(seed), 3)
+  key_init, key_z, _ = jax.random.split(jax.random.PRNGKey(seed), 3)  # 3: the recorded runs' keys
   params = g.init(key_init)
   z = jax.random.normal(key_z, (len(x), g.latent_dim), jnp.float32)  # [N, D]
   x = jnp.asarray(x).reshape(len(x), res * res, -1)                    # [N, R*R, C]
@@ -119,9 +114,9 @@ def fit(c, x: np.ndarray, seed: int, steps: int, every: int) -> dict:
 
   @functools.partial(jax.jit, donate_argnums=(0, 1))
   def step(p, s, idx):
-    loss, grads = jax.value_and_grad(loss_fn)(p, z[idx], x[idx])
+    grads = jax.grad(loss_fn)(p, z[idx], x[idx])
     updates, s = tx.update(grads, s, p)
-    return optax.apply_updates(p, updates), s, loss
+    return optax.apply_updates(p, updates), s
 
   @jax.jit
   def all_images(p):
@@ -139,7 +134,7 @@ def fit(c, x: np.ndarray, seed: int, steps: int, every: int) -> dict:
     if len(order) < batch:  # epochs over the pairs, reshuffled
       order = np.concatenate([order, rng.permutation(len(x))])
     idx, order = order[:batch], order[batch:]
-    params, opt_state, _ = step(params, opt_state, jnp.asarray(idx))
+    params, opt_state = step(params, opt_state, jnp.asarray(idx))
     if i % every == 0 or i == steps:
       value, spread = evaluate(params)
       curve.append({"step": i, "psnr": value, "spread": spread})
@@ -159,10 +154,16 @@ def main(argv):
   out_dir = os.path.join(_RESULTS.value, dataset)
   os.makedirs(out_dir, exist_ok=True)
   path = os.path.join(out_dir, "results.json")
-  results = json.load(open(path)) if os.path.isfile(path) else {}
+  results = {}
+  if os.path.isfile(path):
+    with open(path) as f:
+      results = json.load(f)
   extra = parse_set(_SET.value)
   for setting in settings:
-    c = setting_config(dataset, setting, extra)
+    try:
+      c = setting_config(dataset, setting, extra)
+    except ValueError as e:  # an unknown --set key: one line, not a traceback
+      raise SystemExit(str(e)) from None
     x = targets(c, _NUM.value)
     for seed in map(int, _SEED_LIST.value):
       name = f"{setting}{_SUFFIX.value}_s{seed}_n{_NUM.value}_t{_STEPS.value}"

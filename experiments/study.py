@@ -231,6 +231,19 @@ def plot_curves(path: str, results: Dict[str, Dict[str, List[Dict[str, float]]]]
                        markers=True)
 
 
+def load_config(config_file: str, arg, overrides: Dict[str, object]):
+  """``config_file`` (with its config argument, e.g. a Table 1 variant) and ``section.key``
+  overrides applied; a key its section lacks is a ValueError naming the section's keys."""
+  from inr_gan_jax import config_lib
+  c = config_lib.load_config_file(config_file, arg)
+  for key, value in overrides.items():
+    section, name = key.split(".")
+    if name not in c[section]:
+      raise ValueError(f"unknown config key {key!r}; {section} has {sorted(c[section].keys())}")
+    c[section][name] = value
+  return c
+
+
 def base_train(config_file: str) -> Dict[str, object]:
   """The base config's ``train`` section (batch size sets the steps for a kimg budget)."""
   from inr_gan_jax import config_lib

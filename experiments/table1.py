@@ -79,10 +79,7 @@ def settings(study_name: str):
 
 
 def cost(config_file: str, arg: str, overrides) -> dict:
-  c = config_lib.load_config_file(config_file, arg)
-  for key, value in overrides.items():
-    section, name = key.split(".")
-    c[section][name] = value
+  c = study.load_config(config_file, arg, overrides)
   s = complexity.model_stats(c.model)
   return {"params_m": s["params_total"] / 1e6, "mmacs": s["gmacs"] * 1e3}
 
