@@ -123,6 +123,17 @@ def run_or_record(workdir: str, record_dir: str, setting: str, seed: int) -> str
   return record_file(record_dir, setting, seed)
 
 
+def run_cpu(where: str) -> str:
+  """The CPU a run trained on, from ``done.json`` in its workdir or the ``.done.json`` beside its
+  record (what :func:`run_or_record` returns); ``""`` if neither says."""
+  done = (where[:-len(".jsonl")] + ".done.json" if where.endswith(".jsonl")
+          else os.path.join(where, "done.json"))
+  if not os.path.isfile(done):
+    return ""
+  with open(done) as f:
+    return str(json.load(f).get("cpu", ""))
+
+
 def read_eval(workdir: str) -> List[Dict[str, float]]:
   """``eval.jsonl`` rows by step (a resumed run's repeated steps: the last row wins), with the
   metric names shortened: ``eval/fid5k`` -> ``fid``, ``eval/coverage5k/knn_coverage`` ->

@@ -117,8 +117,8 @@ def main(argv):
       for seed in seeds:
         if os.path.isfile(os.path.join(workdir(setting, seed), "done.json")):
           study.save_record(workdir(setting, seed), records, setting, seed)
-  results = study.collect(list(table), seeds, lambda setting, s: study.run_or_record(
-      workdir(setting, s), records, setting, s))
+  where = lambda setting, s: study.run_or_record(workdir(setting, s), records, setting, s)  # noqa: E731
+  results = study.collect(list(table), seeds, where)
   summary = study.summarise(results)
   costs = {s: cost(BASES[dataset], *table[s]) for s in results}
   os.makedirs(out, exist_ok=True)
@@ -132,9 +132,14 @@ def main(argv):
   print(text)
   if name == "table1":  # the generated part of docs/table1.md; the prose around it is kept
     figure = f"figures/{name}_{dataset}_{kimg}kimg_curves.png"
+    # The seeds and CPUs of the runs in the table, which may come from several sessions'
+    # records, not this invocation's --seeds and machine.
+    shown = sorted({seed for by_seed in results.values() for seed in by_seed})
+    cpus = sorted({study.run_cpu(where(st, seed)) for st, by_seed in results.items()
+                   for seed in by_seed} - {""}) or [study.cpu_model()]
     study.write_block("docs/table1.md", f"{name}_{dataset}_{kimg}kimg", (
-        f"{dataset}, {kimg} kimg per run, seeds {','.join(map(str, seeds))}, "
-        f"{study.cpu_model()}; mean ± half-range over seeds. Paper FID: LSUN bedroom 128.\n\n"
+        f"{dataset}, {kimg} kimg per run, seeds {','.join(map(str, shown))}; "
+        f"trained on {' and on '.join(cpus)}; mean ± half-range over seeds. Paper FID: LSUN bedroom 128.\n\n"
         f"{text}\n\n![curves]({figure})"))
 
 

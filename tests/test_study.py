@@ -48,7 +48,10 @@ class StudyTest(unittest.TestCase):
     with open(os.path.join(wd, "done.json"), "w") as f:
       json.dump({"seconds": 12.5, "cmd": ["python"], "cpu": "some CPU"}, f)
     self.assertEqual(study.run_or_record(wd, records, "fmm", 1), wd)
+    self.assertEqual(study.run_cpu(wd), "some CPU")
     path = study.save_record(wd, records, "fmm", 1)
+    self.assertEqual(study.run_cpu(path), "some CPU")
+    self.assertEqual(study.run_cpu(os.path.join(records, "inr_gan_s0.jsonl")), "")
     self.assertEqual(path, os.path.join(records, "fmm_s1.jsonl"))
     with open(os.path.join(records, "fmm_s1.done.json")) as f:
       self.assertEqual(json.load(f), {"seconds": 12.5, "cpu": "some CPU"})
