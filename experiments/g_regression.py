@@ -55,6 +55,13 @@ _EVERY = flags.DEFINE_integer("eval_every", 250, "Steps between PSNR evaluations
 _SET = flags.DEFINE_multi_string("set", [], "Extra override on every setting, "
                                   "'section.key=value' (repeatable), e.g. train.lr_hyper=1e-3.")
 _SUFFIX = flags.DEFINE_string("suffix", "", "Suffix of the run names (to tell --set runs apart).")
+_FREE = flags.DEFINE_bool("free_theta", False, "Optimise every sample's INR tensors directly "
+                          "(initialised from G(z_i)) with the shared INR, no hypernetwork: the "
+                          "best the per-sample parameterisation does in the budget.")
+_FREE_LEAVES = flags.DEFINE_list("free_leaves", [], "--free_theta: only the predicted leaves "
+                                 "whose path contains one of these (e.g. 'a,b' FMM factors, "
+                                 "'bias', 'fourier'); the others stay at G(z_i). Empty: all.")
+_THETA_LR = flags.DEFINE_float("theta_lr", 1e-2, "--free_theta: Adam(0.9, 0.999) rate of theta.")
 _RESULTS = flags.DEFINE_string("results", "runs/g_regression", "Results folder.")
 
 
@@ -93,8 +100,39 @@ def targets(c, num: int) -> np.ndarray:
   return x[..., :int(c.model.out_channels)]
 
 
-def fit(c, x: np.ndarray, seed: int, steps: int, every: int) -> dict:
-  """Regresses G(z_i) onto x_i; returns the PSNR curve and the fitted spread over z."""
+def leaf_is_free(path, names) -> bool:
+  """Whether a theta leaf at ``path`` (a key path) is optimised under ``--free_leaves names``."""
+  keys = [str(getattr(k, "key", k)) for k in path]
+  return not names or any(n in keys for n in names)
+
+
+def free_theta_setup(g, params, z, c, names, theta_lr):
+  """Trainable ``{"inr": shared, "theta": per-sample tensors [N, ...]}`` and its optimiser.
+
+  theta starts at the hypernetwork's prediction ``G(z_i)``; the shared INR keeps its group's
+  Adam (``lr_inr``), theta gets Adam(0.9, 0.999) at ``theta_lr``; leaves outside ``names``
+  get no updates.
+  """
+  theta = jax.jit(g.theta)(params, z)  # leaves [N, ...]
+  train = {"inr": params["inr"], "theta": theta}
+  def label(path, _):
+    return "free" if leaf_is_free(path, names) else "held"
+  labels = {"inr": jax.tree.map(lambda _: "inr", params["inr"]),
+            "theta": jax.tree_util.tree_map_with_path(label, theta)}
+  tx = optax.multi_transform({"inr": optax.adam(c.train.lr_inr, b1=c.train.adam_b1,
+                                                b2=c.train.adam_b2, eps=c.train.adam_eps),
+                              "free": optax.adam(theta_lr, b1=0.9, b2=0.999),
+                              "held": optax.set_to_zero()}, labels)
+  return train, tx
+
+
+def fit(c, x: np.ndarray, seed: int, steps: int, every: int, free_theta: bool = False,
+        free_leaves=(), theta_lr: float = 1e-2) -> dict:
+  """Regresses G(z_i) onto x_i; returns the PSNR curve and the fitted spread over z.
+
+  ``free_theta``: sample i's INR tensors are free parameters (see :func:`free_theta_setup`),
+  indexed by i in place of the hypernetwork's ``G(z_i)``.
+  """
   g = generator_lib.build(c.model)
   res = int(c.model.resolution)
   plan = g.make_plan(res, res)
@@ -102,25 +140,33 @@ def fit(c, x: np.ndarray, seed: int, steps: int, every: int) -> dict:
   params = g.init(key_init)
   z = jax.random.normal(key_z, (len(x), g.latent_dim), jnp.float32)  # [N, D]
   x = jnp.asarray(x).reshape(len(x), res * res, -1)                    # [N, R*R, C]
-  tx = optim.generator_optimizer(c.train, conv=c.model.get("generator", "inr") == "conv")
+  if free_theta:
+    params, tx = free_theta_setup(g, params, z, c, list(free_leaves), theta_lr)
+    ids = jnp.arange(len(x))
+  else:
+    tx = optim.generator_optimizer(c.train, conv=c.model.get("generator", "inr") == "conv")
+    ids = z
   opt_state = tx.init(params)
   batch = int(c.train.batch_size)
 
-  def images(p, zb):  # [B, R*R, C], the one latent-to-pixels path
-    return g.render_plan(p, g.predict_fn(p, zb), plan)
+  def images(p, code):  # [B, R*R, C], the one latent-to-pixels path (code: z, or ids)
+    if free_theta:
+      theta = jax.tree.map(lambda t: t[code], p["theta"])
+      return g.render_plan(p, theta, plan)
+    return g.render_plan(p, g.predict_fn(p, code), plan)
 
   def loss_fn(p, zb, xb):
     return jnp.mean(jnp.square(images(p, zb) - xb))
 
   @functools.partial(jax.jit, donate_argnums=(0, 1))
   def step(p, s, idx):
-    grads = jax.grad(loss_fn)(p, z[idx], x[idx])
+    grads = jax.grad(loss_fn)(p, ids[idx], x[idx])
     updates, s = tx.update(grads, s, p)
     return optax.apply_updates(p, updates), s
 
   @jax.jit
   def all_images(p):
-    return jnp.concatenate([images(p, z[i:i + 64]) for i in range(0, len(x), 64)])
+    return jnp.concatenate([images(p, ids[i:i + 64]) for i in range(0, len(x), 64)])
 
   def evaluate(p):
     out = all_images(p)
@@ -168,8 +214,11 @@ def main(argv):
     for seed in map(int, _SEED_LIST.value):
       name = f"{setting}{_SUFFIX.value}_s{seed}_n{_NUM.value}_t{_STEPS.value}"
       print(f"== {name}", flush=True)
-      results[name] = {**fit(c, x, seed, _STEPS.value, _EVERY.value), "set": extra,
-                       "cpu": study.cpu_model()}
+      results[name] = {**fit(c, x, seed, _STEPS.value, _EVERY.value, _FREE.value,
+                             _FREE_LEAVES.value, _THETA_LR.value),
+                       "set": extra, "cpu": study.cpu_model(),
+                       **({"free_theta": {"leaves": _FREE_LEAVES.value, "lr": _THETA_LR.value}}
+                          if _FREE.value else {})}
       with open(path, "w") as f:
         json.dump(results, f, indent=1)
   print("| run | PSNR at steps " + " / ".join(str(p["step"]) for p in
