@@ -45,6 +45,12 @@ Model keys (``config.model``)::
   bias_std            std of the predicted hidden biases at initialisation (0.2): the
                       additive, per-sample path from the latent into every layer
   lrelu_slope         INR activation: leaky ReLU slope
+  output_activation   "tanh" (the paper) | "linear": the summed RGB as it is (StyleGAN2's
+                      output; images are clipped to [-1, 1] only when quantised), so no pixel
+                      saturates and loses its gradient; beyond the paper
+  pixel_norm          every hidden INR activation vector rescaled to unit mean square at
+                      each point (the conv baseline's pixel norm; a pointwise function, so
+                      the image stays continuous); beyond the paper
   upsample            "nearest" (paper) | "bilinear" between blocks
   fourier_kind        "predicted" per sample (the paper) | "shared" (one learned frequency
                       matrix per block for all samples) | "offset" (shared matrix plus a
@@ -106,6 +112,8 @@ def model_config(**overrides) -> ml_collections.ConfigDict:
   m.bias_lr_mult = 1.0
   m.fourier_lr_mult = 1.0
   m.lrelu_slope = 0.2
+  m.pixel_norm = False
+  m.output_activation = "tanh"
   m.upsample = "nearest"
   m.fourier_kind = "predicted"
   m.fourier_offset_std = 0.1
@@ -211,6 +219,7 @@ def dataset_config(*, data_source: str, data_name: str,
   # cores); parameters, optimiser state, EMA, losses and R1 stay float32.
   t.compute_dtype = "float32"
   t.adam_b1 = 0.0
+  t.adam_b1_generator = -1.0                 # < 0: adam_b1; else G's own momentum (D keeps adam_b1)
   t.adam_b2 = 0.98
   t.adam_eps = 1e-8
   t.ema_rampup = 0.05                        # EMA half-life <= rampup * images seen (0 = off)
@@ -322,6 +331,9 @@ def validate(config: ml_collections.ConfigDict, num_devices: int = 1) -> None:
     raise ValueError(f"config.train.augment={t.augment!r}: {e}") from None
   if not 0 <= t.augment_p <= 1:
     raise ValueError(f"config.train.augment_p={t.augment_p!r} must be in [0, 1]")
+  if not t.get("adam_b1_generator", -1.0) < 1:
+    raise ValueError(f"config.train.adam_b1_generator must be < 1 (< 0: adam_b1), got "
+                     f"{t.adam_b1_generator}")
   if not (0 <= t.adam_b1 < 1 and 0 <= t.adam_b2 < 1):
     raise ValueError(f"config.train.adam_b1/adam_b2 must be in [0, 1), got {t.adam_b1}, {t.adam_b2}")
   positive("checkpoint.every_steps", config.checkpoint.every_steps)

@@ -59,12 +59,14 @@ def np_forward(layout, theta, shared, height, width, window=(0, 0, 1, 1)):
       bias = p["bias"] + (p["w_cond"] @ theta["cond"] if lyr.cond_dim else 0)
       x = e if h is None else np.concatenate([h, e], -1)
       h = np_lrelu(x @ w.T + bias, layout.lrelu_slope)
+      if layout.pixel_norm:  # unit mean square over each point's channels
+        h = h / np.sqrt(np.mean(h ** 2, axis=-1, keepdims=True) + 1e-8)
     q = node["to_rgb"]
     w_rgb = np_layer_weight(layout, blk.to_rgb, q)
     out = h @ w_rgb.T + q["bias"]
     rgb = out if rgb is None else rgb + out
     prev_hw = (bh, bw)
-  image = np.tanh(rgb).reshape(height, width, -1)
+  image = (rgb if layout.output_activation == "linear" else np.tanh(rgb)).reshape(height, width, -1)
   if layout.grey:  # the one predicted channel is every output channel
     image = np.concatenate([image] * layout.out_channels, axis=-1)
   return image
@@ -120,6 +122,8 @@ class INRTest(parameterized.TestCase):
       ("latent_grid", dict(latent_grid=4, latent_grid_channels=5)),
       ("fourier_capped", dict(fourier_max_cycles=0.5, fourier_scale=6.0)),
       ("grey", dict(grey=True)),
+      ("pixel_norm", dict(pixel_norm=True)),
+      ("linear_output", dict(output_activation="linear")),
       ("grey_to_rgb_fmm", dict(grey=True, to_rgb="fmm")),
       ("latent_grid_raw", dict(latent_grid=3, coord_encoding="raw", fmm_rank=0,
                                block_resolutions=(16,), block_widths=(16,), block_depths=(2,))),
@@ -139,6 +143,15 @@ class INRTest(parameterized.TestCase):
       for i in range(3):
         ref = np_forward(g.layout, sample(theta, i), shared, hh, ww, window)
         np.testing.assert_allclose(images[i], ref, atol=2e-5)
+
+  def test_linear_output_is_the_tanh_output_before_its_tanh(self):
+    g, params, _ = make(helpers.tiny_model())
+    g_lin, _, _ = make(helpers.tiny_model(output_activation="linear"))
+    z = g.sample_z(jax.random.key(2), 2)
+    lin = np.asarray(g_lin.generate(params, z))  # same params: only the last op differs
+    np.testing.assert_allclose(np.tanh(lin), np.asarray(g.generate(params, z)), atol=1e-6)
+    with self.assertRaisesRegex(ValueError, "output_activation"):
+      layout_lib.layout_from_config(helpers.tiny_model(output_activation="sigmoid"))
 
   def test_vmap_equals_python_loop(self):
     g, params, theta = make(helpers.tiny_model(), batch=4)

@@ -34,9 +34,7 @@ from inr_gan_jax.model import pipeline
 _he = nn.initializers.variance_scaling(2.0, "fan_in", "normal")
 
 
-def pixel_norm(x: jax.Array, eps: float = 1e-8) -> jax.Array:
-  """Normalises each pixel's feature vector to unit mean square: ``[..., C]``."""
-  return x * jax.lax.rsqrt(jnp.mean(jnp.square(x), axis=-1, keepdims=True) + eps)
+pixel_norm = layers.pixel_norm  # one definition, shared with the INR's model.pixel_norm
 
 
 class ConvNet(nn.Module):

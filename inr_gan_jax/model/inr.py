@@ -249,10 +249,12 @@ def evaluate(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared: Dict[s
       else:
         pre = layers.split_dense(h, e, w, bias)  # [N_k, out] = [h, e] W^T + bias
       h = layers.leaky_relu(pre, layout.lrelu_slope)
+      if layout.pixel_norm:
+        h = layers.pixel_norm(h)  # [N_k, out], unit mean square per point
     w_rgb = low(layer_weight(layout, blk.to_rgb, bp["to_rgb"]))
     out = layers.dense(h, w_rgb, low(bp["to_rgb"]["bias"])).astype(jnp.float32)  # [N_k, C]
     rgb = out if rgb is None else rgb + out
-  image = jnp.tanh(rgb)
+  image = rgb if layout.output_activation == "linear" else jnp.tanh(rgb)
   if layout.grey:
     image = layers.grey_to_channels(image, layout.out_channels)  # [N, C]
   return (image, h) if return_hidden else image

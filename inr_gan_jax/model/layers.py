@@ -125,6 +125,11 @@ def leaky_relu(x: jax.Array, slope: float) -> jax.Array:
   return jnp.where(x >= 0, x, slope * x)
 
 
+def pixel_norm(x: jax.Array, eps: float = 1e-8) -> jax.Array:
+  """Each row of ``x [..., C]`` rescaled to unit mean square (Karras et al. 2018's pixel norm)."""
+  return x * jax.lax.rsqrt(jnp.mean(jnp.square(x), axis=-1, keepdims=True) + eps)
+
+
 def grey_to_channels(x: jax.Array, channels: int) -> jax.Array:
   """``[..., 1]`` -> ``[..., channels]`` equal channels (a grey generator's output).
 

@@ -132,6 +132,8 @@ class INRLayout:
   bias_lr_mult: float = 1.0        # ... and of its hidden-bias outputs
   fourier_lr_mult: float = 1.0     # ... and of its predicted Fourier frequencies
   grey: bool = False               # to-RGB layers emit 1 channel, repeated to out_channels
+  pixel_norm: bool = False         # hidden activations rescaled to unit mean square per point
+  output_activation: str = "tanh"  # "tanh" | "linear" on the summed RGB
 
   @property
   def he_gain(self) -> float:
@@ -318,6 +320,9 @@ def layout_from_config(model) -> INRLayout:
                      f"{model.fourier_kind!r}")
   if model.get("to_rgb", "predicted") not in _TO_RGB_KINDS:
     raise ValueError(f"model.to_rgb must be one of {sorted(_TO_RGB_KINDS)}, got {model.to_rgb!r}")
+  if model.get("output_activation", "tanh") not in ("tanh", "linear"):
+    raise ValueError("model.output_activation must be 'tanh' or 'linear', got "
+                     f"{model.output_activation!r}")
   if model.get("fmm_modulation", "sigmoid") not in FMM_MODULATIONS:
     raise ValueError(f"model.fmm_modulation must be one of {FMM_MODULATIONS}, got "
                      f"{model.fmm_modulation!r}")
@@ -390,7 +395,9 @@ def layout_from_config(model) -> INRLayout:
                    fmm_lr_mult=float(model.get("fmm_lr_mult", 1.0)),
                    bias_lr_mult=float(model.get("bias_lr_mult", 1.0)),
                    fourier_lr_mult=float(model.get("fourier_lr_mult", 1.0)),
-                   grey=bool(model.get("grey", False)))
+                   grey=bool(model.get("grey", False)),
+                   pixel_norm=bool(model.get("pixel_norm", False)),
+                   output_activation=model.get("output_activation", "tanh"))
 
 
 _FOURIER_KINDS = {"predicted": PREDICTED, "shared": SHARED, "offset": OFFSET}
