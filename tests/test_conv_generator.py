@@ -120,6 +120,32 @@ class MappingLrTest(unittest.TestCase):
     plain = optim.generator_optimizer(helpers.tiny_train_config().train).init(params)
     self.assertNotIn("mapping", plain.inner_states)
 
+  def test_generator_momentum_is_its_own_and_d_keeps_adam_b1(self):
+    from inr_gan_jax.train import optim
+    g = generator_lib.Generator(helpers.tiny_model())
+    params = jax.jit(g.init)(jax.random.key(0))
+    t = helpers.tiny_train_config(adam_b1_generator=0.9).train
+    b2, eps = float(t.adam_b2), float(t.adam_eps)
+
+    def adam_second_step(b1, lr):  # gradients 1 then -1, Adam from its definition
+      m = b1 * (1 - b1) * 1.0 + (1 - b1) * -1.0
+      v = b2 * (1 - b2) * 1.0 + (1 - b2) * 1.0
+      return -lr * (m / (1 - b1 ** 2)) / (np.sqrt(v / (1 - b2 ** 2)) + eps)
+
+    def second_update(opt, p):  # the first entry of every group's second update
+      state = opt.init(p)
+      _, state = opt.update(jax.tree.map(jnp.ones_like, p), state, p)
+      u, _ = opt.update(jax.tree.map(lambda x: -jnp.ones_like(x), p), state, p)
+      return {k: float(np.asarray(jax.tree.leaves(v)[0]).ravel()[0]) for k, v in u.items()}
+
+    got = second_update(optim.generator_optimizer(t), params)
+    self.assertAlmostEqual(got["hyper"], adam_second_step(0.9, float(t.lr_hyper)), delta=1e-10)
+    self.assertAlmostEqual(got["inr"], adam_second_step(0.9, float(t.lr_inr)), delta=1e-9)
+    got_d = second_update(optim.discriminator_optimizer(t), {"d": jnp.zeros((3,))})
+    self.assertAlmostEqual(got_d["d"], adam_second_step(float(t.adam_b1), float(t.lr_disc)),
+                           delta=1e-9)
+    with self.assertRaisesRegex(ValueError, "adam_b1_generator"):
+      config_lib.validate(helpers.tiny_train_config(adam_b1_generator=1.0))
 
 if __name__ == "__main__":
   unittest.main()

@@ -10,8 +10,11 @@ import jax.numpy as jnp
 import optax
 
 
-def _adam(lr: float, train_cfg) -> optax.GradientTransformation:
-  return optax.adam(lr, b1=train_cfg.adam_b1, b2=train_cfg.adam_b2, eps=train_cfg.adam_eps)
+def _adam(lr: float, train_cfg, generator: bool = False) -> optax.GradientTransformation:
+  b1 = float(train_cfg.adam_b1)
+  if generator and float(train_cfg.get("adam_b1_generator", -1.0)) >= 0:
+    b1 = float(train_cfg.adam_b1_generator)  # G's own momentum; D keeps adam_b1
+  return optax.adam(lr, b1=b1, b2=train_cfg.adam_b2, eps=train_cfg.adam_eps)
 
 
 def generator_labels(params, split_mapping: bool = False):
@@ -38,13 +41,13 @@ def generator_optimizer(train_cfg, conv: bool = False) -> optax.GradientTransfor
   pixel baseline (``lr_inr``).
   """
   if conv:  # the conv baseline's synthesis weights (conv_generator.py)
-    return optax.multi_transform({"conv": _adam(train_cfg.lr_inr, train_cfg)},
+    return optax.multi_transform({"conv": _adam(train_cfg.lr_inr, train_cfg, True)},
                                  generator_labels)
   mult = float(train_cfg.get("lr_mapping_mult", 1.0))
-  groups = {"hyper": _adam(train_cfg.lr_hyper, train_cfg),
-            "inr": _adam(train_cfg.lr_inr, train_cfg)}
+  groups = {"hyper": _adam(train_cfg.lr_hyper, train_cfg, True),
+            "inr": _adam(train_cfg.lr_inr, train_cfg, True)}
   if mult != 1.0:
-    groups["mapping"] = _adam(train_cfg.lr_hyper * mult, train_cfg)
+    groups["mapping"] = _adam(train_cfg.lr_hyper * mult, train_cfg, True)
   return optax.multi_transform(groups, lambda p: generator_labels(p, mult != 1.0))
 
 
