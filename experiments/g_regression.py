@@ -2,6 +2,7 @@ r"""Generator regression: how fast can G steer fixed latents onto real images, w
 
   python -m experiments.g_regression --settings=current,dcgan --seed_list=0,1
   python -m experiments.g_regression --settings=current,current_grey --num_images=256 --steps=1000
+  python -m experiments.g_regression --settings=current --num_images=16 --free_theta --suffix=_free16
 
 A GAN-free probe of what a generator parameterisation can learn in a budget. ``N`` latents
 ``z_i ~ N(0, I)`` (the training prior) are paired, once and at random, with ``N`` real images
@@ -20,7 +21,8 @@ generator, and the PSNR of the best constant image (the pixel mean of the target
 ignores z reaches).
 
 Cost (2-core AMD EPYC, AVX-512): 1.2-2.7 min per 1000-step INR run at batch 16 (no D), ~4 min
-for the conv generator (``docs/recipe_study_mnist.md``, round 9).
+for the conv generator (``docs/recipe_study_mnist.md``, round 9); without AVX-512 2-2.8 min
+per INR run and 5.2 min for the conv (round 10).
 Output: ``runs/g_regression/<dataset>/results.json`` and a table on stdout.
 """
 import ast
