@@ -12,7 +12,7 @@ coordinate features on its own grid)::
 
   block 0:  h = act(W [h, e_0] + b) ... (layer 0 sees e_0 only),  rgb = to_rgb_0(h)
   block k:  h, rgb = up(h), up(rgb);  h = act(W [h, e_k] + b) ...;  rgb += to_rgb_k(h)
-  image  =  tanh(rgb)
+  image  =  tanh(rgb)            (rgb itself with output_activation "linear")
 
 ``W [h, e]`` is computed as ``h W_h^T + e W_e^T`` (:func:`layers.split_dense`),
 so the ``[N, in + coord]`` concatenation is never written out: same values and
@@ -226,7 +226,8 @@ def evaluate(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared: Dict[s
       float32 (a bf16 phase W p would be off by whole pixels at 256 px); None: float32.
 
   Returns:
-    ``[N, C]`` values in ``[-1, 1]`` at the last block's points (and ``[N, width]``
+    ``[N, C]`` values in ``[-1, 1]`` (unbounded with ``output_activation="linear"``) at the
+    last block's points (and ``[N, width]``
     hidden activations if asked).
   """
   low = (lambda x: x) if compute_dtype is None else (lambda x: x.astype(compute_dtype))  # noqa: E731
