@@ -180,6 +180,20 @@ SETTINGS = {
         # 18.2): the b1-0 step oscillates at 3e-4.
         "current_hyper_1e4": ("current, hypernetwork lr 1e-4 (was 3e-4)",
                               {**CURRENT, "train.lr_hyper": 1e-4}),
+        # Eleventh round: the class histogram hops between digits at 16 kimg (every sample
+        # moves at once). The ReLU mapping's w has a large common mean, so each connector
+        # step moves every sample's theta the same way; reference normalisation centres w.
+        "current_refnorm": ("current, w centred/scaled over 256 fixed reference latents",
+                            {**CURRENT, "model.hyper_ref_norm": 256}),
+        # The centred w leaves the bias the only common-mode path, one lr per output where the
+        # ReLU w moved it by lr * sum_j w_j (~150 lr at width 256): the bias multiplier gives
+        # that speed back while the kernel keeps only what differs between samples.
+        "current_refnorm_b16": ("current_refnorm, connector bias x16 (its Adam step x16)",
+                                {**CURRENT, "model.hyper_ref_norm": 256,
+                                 "model.hyper_bias_mult": 16.0}),
+        "current_refnorm_b128": ("current_refnorm, connector bias x128 (its Adam step x128)",
+                                 {**CURRENT, "model.hyper_ref_norm": 256,
+                                  "model.hyper_bias_mult": 128.0}),
         "current_aug": ("current + translation/cutout augmentation, ADA target 0.6",
                         {**CURRENT, "train.augment": "translation,cutout",
                          "train.ada_target": 0.6, "train.ada_kimg": 4.0}),

@@ -12,6 +12,10 @@ Model keys (``config.model``)::
   hyper_num_residual  residual layers after the first (2)
   hyper_mapping       "relu" (the paper's MLP) | "linear" (w = Dense(z)) | "tanh" (zero-mean w;
                       see hypernetwork.py)
+  hyper_ref_norm      0 | N: w centred and scaled by its statistics over N fixed reference
+                      latents (hypernetwork.py); beyond the paper
+  hyper_bias_mult     forward multiplier of the connector bias (1.0; K multiplies its Adam step
+                      by K: the common-mode speed under hyper_ref_norm)
   block_resolutions   tuple, one per INR block, increasing, last == resolution
   block_widths        tuple, hidden width per block
   block_depths        tuple, number of layers per block
@@ -94,6 +98,8 @@ def model_config(**overrides) -> ml_collections.ConfigDict:
   m.hyper_width = 1024
   m.hyper_num_residual = 2
   m.hyper_mapping = "relu"
+  m.hyper_ref_norm = 0
+  m.hyper_bias_mult = 1.0
   m.block_resolutions = (128, 256)
   m.block_widths = (512, 64)
   m.block_depths = (8, 4)

@@ -164,6 +164,54 @@ class GeneratorTest(parameterized.TestCase):
       self.assertGreater(common, 0.5)
       self.assertGreaterEqual(w.min(), 0.0)
 
+  def test_ref_norm_standardises_w_over_the_reference_latents(self):
+    # hyper_ref_norm adds no parameters; its w is the plain mapping's, centred and scaled by
+    # the per-unit mean and variance (floor 1e-2) over 64 fixed latents drawn from key 0.
+    g0, p = build(helpers.tiny_model())
+    g1 = generator_lib.Generator(helpers.tiny_model(hyper_ref_norm=64))
+    self.assertEqual(jax.tree.structure(jax.eval_shape(g1.init, jax.random.key(0))),
+                     jax.tree.structure(p))
+    z_ref = jax.random.normal(jax.random.PRNGKey(0), (64, 16))
+    h_ref = np.asarray(g0.hidden(p, z_ref), np.float64)
+    z = g0.sample_z(jax.random.key(3), 5)
+    want = (np.asarray(g0.hidden(p, z)) - h_ref.mean(0)) / np.sqrt(h_ref.var(0) + 1e-2)
+    np.testing.assert_allclose(np.asarray(g1.hidden(p, z)), want, rtol=1e-4, atol=1e-5)
+
+  @parameterized.parameters(0, 64)
+  def test_ref_norm_sends_a_common_gradient_to_the_bias_alone(self, ref_norm):
+    # The same output gradient c for every reference latent: the connector's kernel gradient
+    # is sum_b w_b c^T, which vanishes when w is centred over exactly those latents (the step
+    # that moves every sample at once goes through the bias); the plain ReLU w, whose units
+    # are >= 0, puts most of it in the kernel.
+    g, p = build(helpers.tiny_model(hyper_ref_norm=ref_norm))
+    z_ref = jax.random.normal(jax.random.PRNGKey(0), (64, 16))
+    c = jax.random.normal(jax.random.key(4), (g.layout.connector_size,))
+    raw = lambda p: g.hyper.apply({"params": p["hyper"]}, z_ref)  # [64, P]
+    grads = jax.grad(lambda p: jnp.sum(raw(p) @ c))(p)["hyper"]["connector"]
+    np.testing.assert_allclose(np.asarray(grads["bias"]), 64 * np.asarray(c), rtol=1e-5)
+    kernel = float(jnp.linalg.norm(grads["kernel"]))
+    bias = float(jnp.linalg.norm(grads["bias"]))
+    if ref_norm:
+      self.assertLess(kernel, 1e-3 * bias)
+    else:
+      self.assertGreater(kernel, bias)
+
+  @parameterized.parameters(1.0, 16.0)
+  def test_bias_mult_scales_the_connector_bias_in_the_forward(self, mult):
+    # hyper_bias_mult keeps nn.Dense's params (and so checkpoints); the raw connector output
+    # is w @ kernel + mult * bias, re-derived in numpy with a non-zero bias.
+    g, p = build(helpers.tiny_model(hyper_bias_mult=mult))
+    _, p1 = build(helpers.tiny_model())
+    self.assertEqual(jax.tree.structure(p), jax.tree.structure(p1))
+    conn = p["hyper"]["connector"]
+    bias = jax.random.normal(jax.random.key(5), conn["bias"].shape)
+    hyper = {**p["hyper"], "connector": {**conn, "bias": bias}}
+    z = g.sample_z(jax.random.key(6), 3)
+    w = np.asarray(g.hyper.apply({"params": hyper}, z, method="hidden"), np.float64)
+    want = w @ np.asarray(conn["kernel"], np.float64) + mult * np.asarray(bias, np.float64)
+    got = g.hyper.apply({"params": hyper}, z)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-4)
+
   def test_hidden_and_theta_stages_compose(self):
     g, params = build(helpers.tiny_model())
     z = g.sample_z(jax.random.key(1), 3)

@@ -43,7 +43,9 @@ class Generator(pipeline.Pipeline):
     self.hyper = hypernetwork.HyperNetwork(
         connector_size=self.layout.connector_size, width=int(model_config.hyper_width),
         num_residual=int(model_config.hyper_num_residual),
-        mapping=model_config.get("hyper_mapping", "relu"))
+        mapping=model_config.get("hyper_mapping", "relu"),
+        ref_norm=int(model_config.get("hyper_ref_norm", 0)),
+        bias_mult=float(model_config.get("hyper_bias_mult", 1.0)))
     # Static per-output multipliers of the connector (None when all are 1), built once.
     self._connector_mults = self.layout.connector_lr_mults()
 
