@@ -194,6 +194,13 @@ SETTINGS = {
         "current_refnorm_b128": ("current_refnorm, connector bias x128 (its Adam step x128)",
                                  {**CURRENT, "model.hyper_ref_norm": 256,
                                   "model.hyper_bias_mult": 128.0}),
+        # 71 % of current's EMA output values sit within 0.01 of +-1 (round 10), where tanh
+        # passes < 2 % of D's gradient: G cannot draw a stroke where it painted background.
+        # The floor lets that gradient through when it points out of saturation only.
+        "current_gradfloor01": ("current, tanh's inward derivative floored at 0.1",
+                                {**CURRENT, "model.output_grad_floor": 0.1}),
+        "current_gradfloor03": ("current, tanh's inward derivative floored at 0.3",
+                                {**CURRENT, "model.output_grad_floor": 0.3}),
         "current_aug": ("current + translation/cutout augmentation, ADA target 0.6",
                         {**CURRENT, "train.augment": "translation,cutout",
                          "train.ada_target": 0.6, "train.ada_kimg": 4.0}),

@@ -52,6 +52,8 @@ Model keys (``config.model``)::
   output_activation   "tanh" (the paper) | "linear": the summed RGB as it is (StyleGAN2's
                       output; images are clipped to [-1, 1] only when quantised), so no pixel
                       saturates and loses its gradient; beyond the paper
+  output_grad_floor   0.0 | f in (0, 1]: the tanh's derivative floored at f where the step leads
+                      out of saturation (forward unchanged; layers.tanh_inward_floor)
   pixel_norm          every hidden INR activation vector rescaled to unit mean square at
                       each point (the conv baseline's pixel norm; a pointwise function, so
                       the image stays continuous); beyond the paper
@@ -120,6 +122,7 @@ def model_config(**overrides) -> ml_collections.ConfigDict:
   m.lrelu_slope = 0.2
   m.pixel_norm = False
   m.output_activation = "tanh"
+  m.output_grad_floor = 0.0
   m.upsample = "nearest"
   m.fourier_kind = "predicted"
   m.fourier_offset_std = 0.1

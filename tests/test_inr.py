@@ -124,6 +124,7 @@ class INRTest(parameterized.TestCase):
       ("grey", dict(grey=True)),
       ("pixel_norm", dict(pixel_norm=True)),
       ("linear_output", dict(output_activation="linear")),
+      ("tanh_grad_floor", dict(output_grad_floor=0.3)),  # forward unchanged
       ("grey_to_rgb_fmm", dict(grey=True, to_rgb="fmm")),
       ("latent_grid_raw", dict(latent_grid=3, coord_encoding="raw", fmm_rank=0,
                                block_resolutions=(16,), block_widths=(16,), block_depths=(2,))),
@@ -152,6 +153,22 @@ class INRTest(parameterized.TestCase):
     np.testing.assert_allclose(np.tanh(lin), np.asarray(g.generate(params, z)), atol=1e-6)
     with self.assertRaisesRegex(ValueError, "output_activation"):
       layout_lib.layout_from_config(helpers.tiny_model(output_activation="sigmoid"))
+
+  def test_grad_floor_one_passes_inward_gradients_as_if_linear(self):
+    # L = sum(image^2) / 2 has cotangent g = tanh(x), so g * x > 0 at every pixel: with floor 1
+    # the backward is g * 1, i.e. the gradient of sum(stop_grad(tanh(x)) * x) of the linear
+    # output, with the same params. Without the floor the two differ by tanh's derivative.
+    g, params, _ = make(helpers.tiny_model())
+    g_floor, _, _ = make(helpers.tiny_model(output_grad_floor=1.0))
+    g_lin, _, _ = make(helpers.tiny_model(output_activation="linear"))
+    z = g.sample_z(jax.random.key(2), 2)
+    t = g.generate(params, z)  # [B, H, W, C], constant below
+    sq = lambda gen: jax.grad(lambda p: 0.5 * jnp.sum(jnp.square(gen.generate(p, z))))(params)
+    want = jax.grad(lambda p: jnp.sum(t * g_lin.generate(p, z)))(params)
+    helpers.assert_trees_all_close(self, sq(g_floor), want, rtol=1e-4, atol=1e-6)
+    plain = jax.tree.leaves(jax.tree.map(lambda a, b: float(jnp.max(jnp.abs(a - b))),
+                                         sq(g), want))
+    self.assertGreater(max(plain), 1e-3)
 
   def test_vmap_equals_python_loop(self):
     g, params, theta = make(helpers.tiny_model(), batch=4)

@@ -27,6 +27,23 @@ class LayersTest(absltest.TestCase):
     y = jax.jit(layers.dense)(x, w, bias)
     np.testing.assert_allclose(np.asarray(y), x @ w_s.T + bias, rtol=1e-5, atol=1e-5)
 
+  def test_tanh_inward_floor_against_numpy(self):
+    # Forward: tanh exactly. Backward, by finite differences of tanh where they apply: the
+    # true derivative where descent goes outwards (g * x <= 0), max(derivative, floor) inwards.
+    x = np.array([-6.0, -3.0, -0.2, 0.0, 0.3, 2.5, 7.0], np.float32)
+    g = np.array([1.0, -1.0, 2.0, 1.0, -0.5, 1.5, -2.0], np.float32)
+    y, vjp = jax.vjp(lambda v: layers.tanh_inward_floor(v, 0.1), jnp.asarray(x))
+    np.testing.assert_array_equal(np.asarray(y), np.asarray(jnp.tanh(x)))
+    xd = x.astype(np.float64)
+    deriv = (np.tanh(xd + 1e-6) - np.tanh(xd - 1e-6)) / 2e-6
+    want = g * np.where(g * x > 0, np.maximum(deriv, 0.1), deriv)
+    np.testing.assert_allclose(np.asarray(vjp(jnp.asarray(g))[0]), want, rtol=1e-4, atol=1e-6)
+    # x = 7 with g < 0 (descent pushes it further up) keeps the saturated derivative; x = -3
+    # with g < 0 (descent brings it back up) gets the floor.
+    dx = np.asarray(vjp(jnp.asarray(g))[0])
+    self.assertLess(abs(float(dx[-1])), 1e-4)
+    self.assertAlmostEqual(float(dx[1]), -0.1, places=6)
+
   def test_fmm_against_numpy(self):
     w_s = self.rng.normal(size=(6, 9)).astype(np.float32)
     a = self.rng.normal(size=(6, 4)).astype(np.float32)

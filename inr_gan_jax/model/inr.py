@@ -255,7 +255,12 @@ def evaluate(layout: layout_lib.INRLayout, theta: Dict[str, Any], shared: Dict[s
     w_rgb = low(layer_weight(layout, blk.to_rgb, bp["to_rgb"]))
     out = layers.dense(h, w_rgb, low(bp["to_rgb"]["bias"])).astype(jnp.float32)  # [N_k, C]
     rgb = out if rgb is None else rgb + out
-  image = rgb if layout.output_activation == "linear" else jnp.tanh(rgb)
+  if layout.output_activation == "linear":
+    image = rgb
+  elif layout.output_grad_floor > 0:  # same forward; a gradient that can leave saturation
+    image = layers.tanh_inward_floor(rgb, layout.output_grad_floor)
+  else:
+    image = jnp.tanh(rgb)
   if layout.grey:
     image = layers.grey_to_channels(image, layout.out_channels)  # [N, C]
   return (image, h) if return_hidden else image

@@ -4,6 +4,8 @@ Every function here acts on a single sample's points ``x [N, in]``; batching
 over samples is done once, by ``jax.vmap`` in :mod:`inr_gan_jax.model.inr`.
 Weights are ``[out, in]`` as in the paper (``y = x W^T + b``).
 """
+import functools
+
 import jax
 import jax.numpy as jnp
 
@@ -128,6 +130,33 @@ def leaky_relu(x: jax.Array, slope: float) -> jax.Array:
 def pixel_norm(x: jax.Array, eps: float = 1e-8) -> jax.Array:
   """Each row of ``x [..., C]`` rescaled to unit mean square (Karras et al. 2018's pixel norm)."""
   return x * jax.lax.rsqrt(jnp.mean(jnp.square(x), axis=-1, keepdims=True) + eps)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def tanh_inward_floor(x: jax.Array, floor: float) -> jax.Array:
+  """``tanh(x)`` whose derivative is at least ``floor`` where the step leads back inwards.
+
+  A saturated output (|tanh| near 1) passes almost no gradient, so G cannot draw where it
+  has painted background. With a cotangent ``g`` the backward pass is ``g * d`` with
+  ``d = max(1 - tanh(x)^2, floor)`` when descent moves x towards 0 (``g * x > 0``) and the true
+  ``1 - tanh(x)^2`` otherwise, so nothing is pushed further into saturation than tanh would.
+  The forward is exactly ``tanh``.
+  """
+  return jnp.tanh(x)
+
+
+def _tanh_floor_fwd(x, floor):
+  t = jnp.tanh(x)
+  return t, (x, t)
+
+
+def _tanh_floor_bwd(floor, res, g):
+  x, t = res
+  d = 1.0 - jnp.square(t)
+  return (g * jnp.where(g * x > 0, jnp.maximum(d, floor), d),)
+
+
+tanh_inward_floor.defvjp(_tanh_floor_fwd, _tanh_floor_bwd)
 
 
 def grey_to_channels(x: jax.Array, channels: int) -> jax.Array:

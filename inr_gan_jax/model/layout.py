@@ -134,6 +134,7 @@ class INRLayout:
   grey: bool = False               # to-RGB layers emit 1 channel, repeated to out_channels
   pixel_norm: bool = False         # hidden activations rescaled to unit mean square per point
   output_activation: str = "tanh"  # "tanh" | "linear" on the summed RGB
+  output_grad_floor: float = 0.0   # > 0: tanh's inward derivative floored (layers.py)
 
   @property
   def he_gain(self) -> float:
@@ -323,6 +324,9 @@ def layout_from_config(model) -> INRLayout:
   if model.get("output_activation", "tanh") not in ("tanh", "linear"):
     raise ValueError("model.output_activation must be 'tanh' or 'linear', got "
                      f"{model.output_activation!r}")
+  if not 0.0 <= float(model.get("output_grad_floor", 0.0)) <= 1.0:
+    raise ValueError("model.output_grad_floor must be in [0, 1] (0: off), got "
+                     f"{model.output_grad_floor!r}")
   if model.get("fmm_modulation", "sigmoid") not in FMM_MODULATIONS:
     raise ValueError(f"model.fmm_modulation must be one of {FMM_MODULATIONS}, got "
                      f"{model.fmm_modulation!r}")
@@ -397,7 +401,8 @@ def layout_from_config(model) -> INRLayout:
                    fourier_lr_mult=float(model.get("fourier_lr_mult", 1.0)),
                    grey=bool(model.get("grey", False)),
                    pixel_norm=bool(model.get("pixel_norm", False)),
-                   output_activation=model.get("output_activation", "tanh"))
+                   output_activation=model.get("output_activation", "tanh"),
+                   output_grad_floor=float(model.get("output_grad_floor", 0.0)))
 
 
 _FOURIER_KINDS = {"predicted": PREDICTED, "shared": SHARED, "offset": OFFSET}
