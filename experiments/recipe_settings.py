@@ -201,6 +201,13 @@ SETTINGS = {
                                 {**CURRENT, "model.output_grad_floor": 0.1}),
         "current_gradfloor03": ("current, tanh's inward derivative floored at 0.3",
                                 {**CURRENT, "model.output_grad_floor": 0.3}),
+        # Round 13: feature matching (Salimans et al. 2016) on D's last hidden layer, added to
+        # the non-saturating loss: a batch of one digit is off the real batch's feature mean
+        # whatever D's verdict per sample, so the term pulls G's batch towards the class mix.
+        "current_fm1": ("current + feature matching on D's last hidden layer, weight 1",
+                        {**CURRENT, "train.feature_matching_weight": 1.0}),
+        "current_fm10": ("current + feature matching on D's last hidden layer, weight 10",
+                         {**CURRENT, "train.feature_matching_weight": 10.0}),
         "current_aug": ("current + translation/cutout augmentation, ADA target 0.6",
                         {**CURRENT, "train.augment": "translation,cutout",
                          "train.ada_target": 0.6, "train.ada_kimg": 4.0}),

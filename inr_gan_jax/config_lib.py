@@ -240,6 +240,7 @@ def dataset_config(*, data_source: str, data_name: str,
   t.diversity_weight = 0.0
   t.diversity_tau = 0.0
   t.diversity_fade_kimg = 0.0                # > 0: the weight falls linearly to 0 at this kimg
+  t.feature_matching_weight = 0.0            # > 0: + weight * feature matching on D's last hidden
   # Differentiable augmentation of everything D sees (inr_gan_jax/train/augment.py): "" = off, or a
   # comma list of translation, color, cutout. Each op is applied per sample with probability
   # augment_p; ada_target > 0 makes the probability adaptive instead (ADA: start at 0, steer
@@ -328,7 +329,8 @@ def validate(config: ml_collections.ConfigDict, num_devices: int = 1) -> None:
                "r1_interval", "num_sample_latents"):
     positive(f"train.{name}", t[name])
   for name in ("r1_gamma", "ema_kimg", "ema_rampup", "sample_every", "lr_mapping_mult",
-               "ada_target", "diversity_weight", "diversity_tau", "diversity_fade_kimg"):
+               "ada_target", "diversity_weight", "diversity_tau", "diversity_fade_kimg",
+               "feature_matching_weight"):
     positive(f"train.{name}", t[name], allow_zero=True)
   positive("train.ada_kimg", t.ada_kimg)
   if t.get("compute_dtype", "float32") not in ("float32", "bfloat16"):

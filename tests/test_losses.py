@@ -226,6 +226,18 @@ class DLossWithR1Test(parameterized.TestCase):
                             r1_gamma, r1_interval=r1_interval)
 
 
+class FeatureMatchingTest(absltest.TestCase):
+
+  def test_matches_numpy_and_ignores_the_order_within_a_batch(self):
+    rng = np.random.default_rng(3)
+    real = rng.normal(size=(6, 5)).astype(np.float32)
+    fake = rng.normal(size=(4, 5)).astype(np.float32)
+    want = np.mean([(real[:, k].mean() - fake[:, k].mean()) ** 2 for k in range(5)])
+    got = losses.feature_matching(jnp.asarray(real), jnp.asarray(fake))
+    np.testing.assert_allclose(float(got), want, rtol=1e-5)
+    self.assertAlmostEqual(float(losses.feature_matching(real, real[::-1])), 0.0, places=10)
+
+
 class DiversityRatioTest(parameterized.TestCase):
   """The diversity-sensitive term against a numpy loop over pairs."""
 

@@ -72,6 +72,35 @@ class TrainStepTest(absltest.TestCase):
                                float(plain["g_loss"]) - 2.0 * float(div["g_diversity"]),
                                rtol=1e-5, atol=1e-6)
 
+  def test_feature_matching_enters_g_loss_with_its_weight(self):
+    # The D update ignores the term; from one state G's loss is the plain run's plus
+    # weight * the matching term, which is positive for fakes against reals.
+    config = helpers.tiny_train_config(feature_matching_weight=3.0)
+    matched = train_step_lib.Trainer(config, self.trainers[1].mesh)
+    out = [jax.device_get(t.jit_step(t.create_state(0), reals(), True)[1])
+           for t in (self.trainers[1], matched)]
+    plain, fm = out
+    self.assertEqual(float(plain["g_feature_matching"]), 0.0)
+    self.assertGreater(float(fm["g_feature_matching"]), 0.0)
+    np.testing.assert_allclose(float(fm["d_loss"]), float(plain["d_loss"]), rtol=1e-6)
+    np.testing.assert_allclose(float(fm["g_loss"]),
+                               float(plain["g_loss"]) + 3.0 * float(fm["g_feature_matching"]),
+                               rtol=1e-5, atol=1e-6)
+
+  def test_d_features_are_the_input_of_its_output_layer(self):
+    # The captured features, through b4_out's equalized dense (weight / sqrt(fan_in) + bias,
+    # linear), give back D's logits: they are D's last hidden layer.
+    trainer = self.trainers[1]
+    d = jax.device_get(trainer.create_state(0)["d"])
+    x = np.asarray(reals(), np.float32) / 127.5 - 1.0
+    logits, features = trainer._d_features(d, x)
+    out = d["b4_out"]
+    k = np.asarray(out["kernel"], np.float64)
+    want = np.asarray(features, np.float64) @ k / np.sqrt(k.shape[0]) + np.asarray(out["bias"])
+    np.testing.assert_allclose(np.asarray(logits), want[:, 0], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(logits),
+                               np.asarray(trainer._d_apply(d)(x)), rtol=1e-6, atol=1e-6)
+
   def test_packed_d_judges_pairs_and_shards_like_one_device(self):
     # PacGAN packs of 2: D's first layer reads 6 channels, and with packs inside each
     # device's batch (2 devices x 4 images) the step equals the single-device one.

@@ -60,6 +60,17 @@ def diversity_ratio(images: jax.Array, z: jax.Array, tau: float = 0.0) -> jax.Ar
   return jnp.mean(ratio)
 
 
+def feature_matching(real_features: jax.Array, fake_features: jax.Array) -> jax.Array:
+  """Salimans et al. (2016)'s feature matching: ``mean_k (E_b f_real - E_b f_fake)_k^2``.
+
+  ``[B, K]`` features of D's last hidden layer for a real and a fake batch. A G that draws
+  one digit moves its batch mean of D's features away from the real batch's, whatever D's
+  verdict on each sample; the reals are constants for G (stop their gradient).
+  """
+  diff = jnp.mean(real_features, axis=0) - jnp.mean(fake_features, axis=0)  # [K]
+  return jnp.mean(jnp.square(diff))
+
+
 def diversity_weight_at(weight: float, fade_kimg: float, images_seen: jax.Array) -> jax.Array:
   """The diversity term's weight after ``images_seen`` images: ``weight``, or with
   ``fade_kimg > 0`` a linear fade to 0 at ``fade_kimg`` thousand images.

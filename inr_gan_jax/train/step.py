@@ -112,6 +112,15 @@ class Trainer:
     return lambda x: self.discriminator.apply(
         {"params": d_params}, x.astype(self.compute_dtype)).astype(jnp.float32)
 
+  def _d_features(self, d_params, x):
+    """``x [B, R, R, C] -> (logits [B], features [B, K])``, K: D's last hidden layer."""
+    x_in = x if self.compute_dtype is None else x.astype(self.compute_dtype)
+    logits, state = self.discriminator.apply(
+        {"params": d_params}, x_in, mutable=["intermediates"],
+        capture_intermediates=lambda mdl, method: mdl.name == "b4_fc")
+    (features,) = state["intermediates"]["b4_fc"]["__call__"]
+    return logits.astype(jnp.float32), features.astype(jnp.float32)
+
   def train_step(self, state: State, reals: jax.Array, apply_r1: bool = True
                  ) -> Tuple[State, Dict[str, jax.Array]]:
     """One D update, one G update, EMA. ``reals``: uint8 ``[B, R, R, C]`` (global batch)."""
@@ -151,17 +160,28 @@ class Trainer:
     d_params = optax.apply_updates(state["d"], d_updates)
 
     # Generator: non-saturating loss against the updated D.
+    fm_weight = t.get("feature_matching_weight", 0.0)
+    if fm_weight:  # the reals' features under the updated D: constants for G
+      real_features = jax.lax.stop_gradient(self._d_features(d_params, x)[1])  # [B, K]
+
     def g_loss_fn(g_params):
       images, w = self._fakes(g_params, z_g)
-      adv = losses.g_nonsaturating_loss(self._d_apply(d_params)(aug(images, k_aug_g)))
+      fm = jnp.zeros((), jnp.float32)
+      if fm_weight:
+        logits, fake_features = self._d_features(d_params, aug(images, k_aug_g))
+        fm = losses.feature_matching(real_features, fake_features)
+        adv = losses.g_nonsaturating_loss(logits) + fm_weight * fm
+      else:
+        adv = losses.g_nonsaturating_loss(self._d_apply(d_params)(aug(images, k_aug_g)))
       weight = t.get("diversity_weight", 0.0)
       if not weight:
-        return adv, (w, jnp.zeros((), jnp.float32))
+        return adv, (w, jnp.zeros((), jnp.float32), fm)
       diversity = losses.diversity_ratio(images, z_g, t.get("diversity_tau", 0.0))
       weight = losses.diversity_weight_at(weight, t.get("diversity_fade_kimg", 0.0), step * batch)
-      return adv - weight * diversity, (w, diversity)
+      return adv - weight * diversity, (w, diversity, fm)
 
-    (g_loss, (w, diversity)), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(state["g"])
+    (g_loss, (w, diversity, fm)), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(
+        state["g"])
     g_updates, opt_g = self.opt_g.update(g_grads, state["opt_g"], state["g"])
     g_params = optax.apply_updates(state["g"], g_updates)
 
@@ -183,7 +203,7 @@ class Trainer:
                "grad_norm_d": optax.tree.norm(d_grads),
                "grad_norm_g": optax.tree.norm(g_grads), "ema_beta": beta,
                "aug_p": jnp.asarray(aug_p if self.augment_ops else 0.0, jnp.float32),
-               "g_diversity": diversity}
+               "g_diversity": diversity, "g_feature_matching": fm}
     metrics["finite"] = jnp.all(jnp.isfinite(jnp.stack(
         [d_loss, g_loss, metrics["grad_norm_d"], metrics["grad_norm_g"]])))
     return new_state, metrics
