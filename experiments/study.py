@@ -117,10 +117,19 @@ def save_record(workdir: str, record_dir: str, setting: str, seed: int) -> str:
 
 
 def run_or_record(workdir: str, record_dir: str, setting: str, seed: int) -> str:
-  """Where a run's curve is: its workdir if it has one, else its record (:func:`read_eval`)."""
-  if os.path.isfile(os.path.join(workdir, "eval.jsonl")) or not record_dir:
+  """Where a run's curve is: its workdir if that run finished, else its record (:func:`read_eval`)."""
+  if is_finished(workdir) or not record_dir:
     return workdir
   return record_file(record_dir, setting, seed)
+
+
+def is_finished(where: str) -> bool:
+  """A workdir whose run wrote ``done.json``, or a record (saved only for finished runs). A run
+  cut short, or still training, has evaluations but no ``done.json``: its last row is from an
+  earlier kimg than the table's, so it must not stand in for a finished seed."""
+  if where.endswith(".jsonl"):
+    return os.path.isfile(where)
+  return os.path.isfile(os.path.join(where, "done.json"))
 
 
 def run_cpu(where: str) -> str:
@@ -161,10 +170,12 @@ def read_eval(workdir: str) -> List[Dict[str, float]]:
 def collect(settings: Sequence[str], seeds: Sequence[int],
             workdir: Callable[[str, int], str]) -> Dict[str, Dict[int, List[Dict[str, float]]]]:
   """``{setting: {seed: curve}}`` of the finished runs (:func:`read_eval` of
-  ``workdir(setting, seed)``); runs without evaluations, and settings without any, are left out."""
+  ``workdir(setting, seed)``); unfinished runs (:func:`is_finished`), runs without evaluations,
+  and settings without any, are left out."""
   results = {}
   for setting in settings:
-    by_seed = {s: c for s in seeds if (c := read_eval(workdir(setting, s)))}
+    by_seed = {s: c for s in seeds
+               if is_finished(w := workdir(setting, s)) and (c := read_eval(w))}
     if by_seed:
       results[setting] = by_seed
   return results

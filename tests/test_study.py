@@ -29,11 +29,14 @@ class StudyTest(unittest.TestCase):
 
   def test_collect_keeps_finished_runs_only(self):
     root = tempfile.mkdtemp()
-    for name in ("a_s0", "a_s1", "b_s1"):
+    for name in ("a_s0", "a_s1", "b_s1", "c_s0"):
       os.makedirs(os.path.join(root, name))
-    for name, fid in (("a_s0", 10.0), ("b_s1", 30.0)):
+    for name, fid in (("a_s0", 10.0), ("b_s1", 30.0), ("c_s0", 99.0)):
       with open(os.path.join(root, name, "eval.jsonl"), "w") as f:
         f.write(json.dumps({"step": 4, "kimg": 1.0, "eval/fid5k": fid}) + "\n")
+    for name in ("a_s0", "a_s1", "b_s1"):   # c_s0 is still training: evaluations, no done.json
+      with open(os.path.join(root, name, "done.json"), "w") as f:
+        json.dump({"seconds": 1.0}, f)
     got = study.collect(["a", "b", "c"], [0, 1], lambda s, seed: os.path.join(root, f"{s}_s{seed}"))
     self.assertEqual({k: sorted(v) for k, v in got.items()}, {"a": [0], "b": [1]})
     self.assertEqual(got["b"][1], [{"step": 4, "kimg": 1.0, "fid": 30.0}])
@@ -64,6 +67,10 @@ class StudyTest(unittest.TestCase):
         os.path.join(root, f"{s}_s{seed}"), records, s, seed))
     self.assertEqual(got, {"fmm": {1: before}})
     self.assertEqual(before[-1], {"step": 4, "kimg": 2.0, "fid": 20.0})
+    os.makedirs(wd)   # the same run started again and evaluated once: the record still stands
+    with open(os.path.join(wd, "eval.jsonl"), "w") as f:
+      f.write(json.dumps({"step": 2, "kimg": 1.0, "eval/fid2k": 77.0}) + "\n")
+    self.assertEqual(study.run_or_record(wd, records, "fmm", 1), path)
 
   def test_summary_is_mean_and_half_range_of_final_rows(self):
     results = {"a": {0: [{"kimg": 4, "fid": 100.0}, {"kimg": 8, "fid": 10.0}],
