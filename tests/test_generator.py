@@ -34,11 +34,11 @@ class ParameterCountTest(parameterized.TestCase):
     per_sample = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape[1:], x.dtype), theta)
     helpers.assert_shapes_equal(self, per_sample, g.layout.predicted_shapes())
     helpers.assert_shapes_equal(self, params["inr"], g.layout.shared_shapes())
-    self.assertEqual(layout_lib.tree_size(theta) // 2, g.layout.connector_size)
-    self.assertEqual(layout_lib.tree_size(params["inr"]), g.layout.num_shared)
+    self.assertEqual(complexity.tree_size(theta) // 2, g.layout.connector_size)
+    self.assertEqual(complexity.tree_size(params["inr"]), g.layout.num_shared)
     stats = complexity.model_stats(m)
-    self.assertEqual(layout_lib.tree_size(params), stats["params_total"])
-    self.assertEqual(layout_lib.tree_size(params["hyper"]["connector"]), stats["params_connector"])
+    self.assertEqual(complexity.tree_size(params), stats["params_total"])
+    self.assertEqual(complexity.tree_size(params["hyper"]["connector"]), stats["params_connector"])
 
   def test_variant_ownership(self):
     tiny = helpers.tiny_model()
@@ -68,6 +68,10 @@ class ParameterCountTest(parameterized.TestCase):
       layout_lib.layout_from_config(helpers.tiny_model(fmm_modulation="tanh"))
     with self.assertRaisesRegex(ValueError, "fmm_logit_std"):
       layout_lib.layout_from_config(helpers.tiny_model(fmm_logit_std=0.0))
+    for key, bad in (("upsample", "bicubic"), ("conditioning", "film"), ("to_rgb", "conv"),
+                     ("hyper_mapping", "gelu"), ("fourier_kind", "learned")):
+      with self.assertRaisesRegex(ValueError, f"model.{key} must be one of .*got '{bad}'"):
+        layout_lib.layout_from_config(helpers.tiny_model(**{key: bad}))
 
   @parameterized.parameters(("sigmoid", 1.0), ("sigmoid", 0.1), ("sigmoid", 3.0), ("sigmoid", 0.999),
                             ("linear", 1.0), ("linear", 0.3))

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from inr_gan_jax.model import layers
-from inr_gan_jax.model import layout
+from inr_gan_jax.model import complexity
 
 KINDS = ("ffn", "siren")
 
@@ -116,7 +116,7 @@ def init(spec: MLPSpec, rng: jax.Array) -> Dict[str, Any]:
 
 def num_params(params) -> int:
   """Trainable scalars (the frozen Fourier matrix excluded)."""
-  return layout.tree_size({k: v for k, v in params.items() if k != "fourier"})
+  return complexity.tree_size({k: v for k, v in params.items() if k != "fourier"})
 
 
 def apply(spec: MLPSpec, params: Dict[str, Any], points: jax.Array,

@@ -1,5 +1,9 @@
 """Analytic parameter and MAC counts of a generator config (the paper's Table 1)."""
+import math
 from typing import Dict, Sequence
+
+import jax
+import numpy as np
 
 from inr_gan_jax.model import layout as layout_lib
 
@@ -50,3 +54,13 @@ def model_stats(model) -> Dict[str, object]:
       "gmacs_inr": layout.inr_macs(r, r) / 1e9,
       "gmacs_by_resolution": by_res,
   }
+
+
+def tree_size(tree) -> int:
+  """Number of scalars in a pytree of arrays, ShapeDtypeStructs or shape tuples.
+
+  The one parameter counter of the package (generator, discriminator, fitting models).
+  """
+  is_shape = lambda x: isinstance(x, tuple) and all(isinstance(i, int) for i in x)
+  return int(sum(math.prod(x if is_shape(x) else np.shape(x))  # np.shape reads .shape
+                 for x in jax.tree.leaves(tree, is_leaf=is_shape)))

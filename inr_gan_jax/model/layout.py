@@ -313,34 +313,17 @@ def layout_from_config(model) -> INRLayout:
   if list(res) != sorted(set(res)) or res[-1] != model.resolution:
     raise ValueError(f"model.block_resolutions {res} must increase strictly and end at "
                      f"model.resolution={model.resolution}")
-  if model.get("hyper_mapping", "relu") not in ("relu", "linear", "tanh"):
-    raise ValueError("model.hyper_mapping must be 'relu', 'linear' or 'tanh', got "
-                     f"{model.hyper_mapping!r}")
-  if model.get("fourier_kind", "predicted") not in _FOURIER_KINDS:
-    raise ValueError(f"model.fourier_kind must be one of {sorted(_FOURIER_KINDS)}, got "
-                     f"{model.fourier_kind!r}")
-  if model.get("to_rgb", "predicted") not in _TO_RGB_KINDS:
-    raise ValueError(f"model.to_rgb must be one of {sorted(_TO_RGB_KINDS)}, got {model.to_rgb!r}")
-  if model.get("output_activation", "tanh") not in ("tanh", "linear"):
-    raise ValueError("model.output_activation must be 'tanh' or 'linear', got "
-                     f"{model.output_activation!r}")
+  for key, (allowed, default) in _CHOICES.items():
+    if model.get(key, default) not in allowed:
+      raise ValueError(f"model.{key} must be one of {sorted(allowed)}, got {model.get(key)!r}")
   if not 0.0 <= float(model.get("output_grad_floor", 0.0)) <= 1.0:
     raise ValueError("model.output_grad_floor must be in [0, 1] (0: off), got "
                      f"{model.output_grad_floor!r}")
-  if model.get("fmm_modulation", "sigmoid") not in FMM_MODULATIONS:
-    raise ValueError(f"model.fmm_modulation must be one of {FMM_MODULATIONS}, got "
-                     f"{model.fmm_modulation!r}")
   if not all(float(model.get(k, 1.0)) > 0 for k in ("fmm_lr_mult", "bias_lr_mult",
                                                      "fourier_lr_mult")):
     raise ValueError("model.fmm_lr_mult, bias_lr_mult and fourier_lr_mult must be > 0")
   if not float(model.get("fmm_logit_std", 1.0)) > 0:
     raise ValueError(f"model.fmm_logit_std must be > 0, got {model.fmm_logit_std!r}")
-  if model.conditioning not in ("hypernetwork", "latent"):
-    raise ValueError(f"model.conditioning must be 'hypernetwork' or 'latent', got {model.conditioning!r}")
-  if model.coord_encoding not in ("fourier", "raw"):
-    raise ValueError(f"model.coord_encoding must be 'fourier' or 'raw', got {model.coord_encoding!r}")
-  if model.upsample not in ("nearest", "bilinear"):
-    raise ValueError(f"model.upsample must be 'nearest' or 'bilinear', got {model.upsample!r}")
   # One scale per block (coarse to fine), or () for model.fourier_scale everywhere.
   block_scales = tuple(float(x) for x in model.get("fourier_block_scales", ()))
   if block_scales and (len(block_scales) != len(res) or min(block_scales) <= 0):
@@ -408,13 +391,15 @@ def layout_from_config(model) -> INRLayout:
 _FOURIER_KINDS = {"predicted": PREDICTED, "shared": SHARED, "offset": OFFSET}
 # config.model.to_rgb -> the kind of every block's to-RGB layer (hypernetwork models).
 _TO_RGB_KINDS = {"predicted": PREDICTED, "fmm": FMM, "shared": SHARED}
+# The string-valued model keys: {key: (allowed values, default when the key is absent)}.
+_CHOICES = {
+    "conditioning": (("hypernetwork", "latent"), None),
+    "coord_encoding": (("fourier", "raw"), None),
+    "upsample": (("nearest", "bilinear"), None),
+    "hyper_mapping": (("relu", "linear", "tanh"), "relu"),
+    "fourier_kind": (tuple(_FOURIER_KINDS), "predicted"),
+    "to_rgb": (tuple(_TO_RGB_KINDS), "predicted"),
+    "output_activation": (("tanh", "linear"), "tanh"),
+    "fmm_modulation": (FMM_MODULATIONS, "sigmoid"),
+}
 
-
-def tree_size(tree) -> int:
-  """Number of scalars in a pytree of arrays, ShapeDtypeStructs or shape tuples.
-
-  The one parameter counter of the package (generator, discriminator, fitting models).
-  """
-  is_shape = lambda x: isinstance(x, tuple) and all(isinstance(i, int) for i in x)
-  return int(sum(math.prod(x if is_shape(x) else np.shape(x))  # np.shape reads .shape
-                 for x in jax.tree.leaves(tree, is_leaf=is_shape)))

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from inr_gan_jax.model import layout
+from inr_gan_jax.model import complexity
 
 # Width presets named after the StyleGAN2 paper's configs: channel_base, max.
 CHANNEL_PRESETS = {
@@ -358,7 +358,7 @@ class Discriminator(nn.Module):
 
 def num_params(params) -> int:
   """Number of scalars in a params pytree (arrays or ShapeDtypeStructs)."""
-  return layout.tree_size(params)
+  return complexity.tree_size(params)
 
 
 def expected_num_params(resolution: int, channel_base: int = 16384,
