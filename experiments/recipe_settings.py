@@ -208,6 +208,13 @@ SETTINGS = {
                         {**CURRENT, "train.feature_matching_weight": 1.0}),
         "current_fm10": ("current + feature matching on D's last hidden layer, weight 10",
                          {**CURRENT, "train.feature_matching_weight": 10.0}),
+        # Round 14: the class histogram hops from digit to digit (rounds 1-13), the limit
+        # cycle of simultaneous gradient play; optimistic Adam (Daskalakis et al. 2018)
+        # extrapolates each player's step, which damps such cycles in bilinear games.
+        "current_omd1": ("current, optimistic Adam for G and D (optimism 1)",
+                         {**CURRENT, "train.optimism": 1.0}),
+        "current_omd05": ("current, optimistic Adam for G and D (optimism 0.5)",
+                          {**CURRENT, "train.optimism": 0.5}),
         "current_aug": ("current + translation/cutout augmentation, ADA target 0.6",
                         {**CURRENT, "train.augment": "translation,cutout",
                          "train.ada_target": 0.6, "train.ada_kimg": 4.0}),

@@ -231,6 +231,7 @@ def dataset_config(*, data_source: str, data_name: str,
   t.adam_b1_generator = -1.0                 # < 0: adam_b1; else G's own momentum (D keeps adam_b1)
   t.adam_b2 = 0.98
   t.adam_eps = 1e-8
+  t.optimism = 0.0                           # > 0: optimistic Adam for G and D (train/optim.py)
   t.ema_rampup = 0.05                        # EMA half-life <= rampup * images seen (0 = off)
   t.random_flip = True
   t.lr_mapping_mult = 1.0                    # mapping layers train at lr_hyper * this (StyleGAN: 0.01)
@@ -330,7 +331,7 @@ def validate(config: ml_collections.ConfigDict, num_devices: int = 1) -> None:
     positive(f"train.{name}", t[name])
   for name in ("r1_gamma", "ema_kimg", "ema_rampup", "sample_every", "lr_mapping_mult",
                "ada_target", "diversity_weight", "diversity_tau", "diversity_fade_kimg",
-               "feature_matching_weight"):
+               "feature_matching_weight", "optimism"):
     positive(f"train.{name}", t[name], allow_zero=True)
   positive("train.ada_kimg", t.ada_kimg)
   if t.get("compute_dtype", "float32") not in ("float32", "bfloat16"):

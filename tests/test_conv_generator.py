@@ -4,6 +4,7 @@ import unittest
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from inr_gan_jax import config_lib
 from inr_gan_jax.model import conv_generator
@@ -146,6 +147,47 @@ class MappingLrTest(unittest.TestCase):
                            delta=1e-9)
     with self.assertRaisesRegex(ValueError, "adam_b1_generator"):
       config_lib.validate(helpers.tiny_train_config(adam_b1_generator=1.0))
+
+  def test_optimism_extrapolates_adam_for_both_players(self):
+    """Optimistic Adam against its definition: u_t = -lr ((1 + o) r_t - o r_{t-1})."""
+    from inr_gan_jax.train import optim
+    o = 0.7
+    t = helpers.tiny_train_config(optimism=o).train
+    b1, b2, eps = float(t.adam_b1), float(t.adam_b2), float(t.adam_eps)
+    grads = (np.array([0.5, -2.0]), np.array([-1.5, 0.25]), np.array([3.0, 1.0]))
+
+    def reference(lr):  # numpy Adam direction r_t, then the optimistic combination
+      m = v = np.zeros(2)
+      out, r_prev = [], None
+      for step, g in enumerate(grads, 1):
+        m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+        r = (m / (1 - b1 ** step)) / (np.sqrt(v / (1 - b2 ** step)) + eps)
+        r_prev = r if r_prev is None else r_prev
+        out.append(-lr * ((1 + o) * r - o * r_prev))
+        r_prev = r
+      return out
+
+    opt, p = optim.discriminator_optimizer(t), {"d": jnp.zeros(2)}
+    state = opt.init(p)
+    for grad, want in zip(grads, reference(float(t.lr_disc))):
+      u, state = opt.update({"d": jnp.asarray(grad, jnp.float32)}, state, p)
+      np.testing.assert_allclose(np.asarray(u["d"]), want, rtol=2e-5)
+    params = jax.jit(generator_lib.Generator(helpers.tiny_model()).init)(jax.random.key(0))
+    opt = optim.generator_optimizer(t)
+    state = opt.init(params)
+    want_hyper, want_inr = reference(float(t.lr_hyper)), reference(float(t.lr_inr))
+    for k, grad in enumerate(grads):  # every leaf gets the first entry of the gradient
+      u, state = opt.update(jax.tree.map(lambda x, v=grad[0]: jnp.full_like(x, v), params),
+                            state, params)
+      for group, want in (("hyper", want_hyper[k][0]), ("inr", want_inr[k][0])):
+        first = np.asarray(jax.tree.leaves(u[group])[0]).ravel()[0]
+        np.testing.assert_allclose(first, want, rtol=2e-5)
+    # o = 0 is plain Adam, with its state structure (checkpoints of earlier runs restore).
+    plain = helpers.tiny_train_config().train
+    self.assertEqual(jax.tree.structure(optim.discriminator_optimizer(plain).init(p)),
+                     jax.tree.structure(optax.adam(1e-3).init(p)))
+    with self.assertRaisesRegex(ValueError, "optimism"):
+      config_lib.validate(helpers.tiny_train_config(optimism=-1.0))
 
 if __name__ == "__main__":
   unittest.main()

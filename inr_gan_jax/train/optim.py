@@ -11,10 +11,21 @@ import optax
 
 
 def _adam(lr: float, train_cfg, generator: bool = False) -> optax.GradientTransformation:
+  """Adam; with ``train.optimism = o > 0`` its optimistic form for both players.
+
+  Optimistic Adam (Daskalakis et al. 2018) steps along ``(1 + o) r_t - o r_{t-1}``,
+  ``r`` being Adam's normalised direction: the extrapolation that damps the limit
+  cycles of a min-max game, where plain gradient steps orbit (o = 1 in the paper).
+  """
   b1 = float(train_cfg.adam_b1)
   if generator and float(train_cfg.get("adam_b1_generator", -1.0)) >= 0:
     b1 = float(train_cfg.adam_b1_generator)  # G's own momentum; D keeps adam_b1
-  return optax.adam(lr, b1=b1, b2=train_cfg.adam_b2, eps=train_cfg.adam_eps)
+  optimism = float(train_cfg.get("optimism", 0.0))
+  if optimism == 0.0:  # plain Adam keeps its optimiser-state structure (old checkpoints restore)
+    return optax.adam(lr, b1=b1, b2=train_cfg.adam_b2, eps=train_cfg.adam_eps)
+  return optax.chain(optax.scale_by_adam(b1=b1, b2=train_cfg.adam_b2, eps=train_cfg.adam_eps),
+                     optax.scale_by_optimistic_gradient(alpha=1.0, beta=optimism),
+                     optax.scale(-lr))
 
 
 def generator_labels(params, split_mapping: bool = False):
