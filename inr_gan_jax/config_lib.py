@@ -97,6 +97,7 @@ def model_config(**overrides) -> ml_collections.ConfigDict:
   m.out_channels = 3
   m.grey = False
   m.latent_dim = 512
+  m.latent_categories = 0   # > 0: z's first K entries are a one-hot code (model/latents.py)
   m.hyper_width = 1024
   m.hyper_num_residual = 2
   m.hyper_mapping = "relu"
@@ -242,6 +243,10 @@ def dataset_config(*, data_source: str, data_name: str,
   t.diversity_tau = 0.0
   t.diversity_fade_kimg = 0.0                # > 0: the weight falls linearly to 0 at this kimg
   t.feature_matching_weight = 0.0            # > 0: + weight * feature matching on D's last hidden
+  # InfoGAN (Chen et al. 2016): a linear head Q on D's last hidden layer predicts the fakes'
+  # categorical code (model.latent_categories); weight * its cross-entropy joins the D and
+  # the G loss, so G is paid for K told-apart kinds of image. 0 = off.
+  t.info_weight = 0.0
   # Differentiable augmentation of everything D sees (inr_gan_jax/train/augment.py): "" = off, or a
   # comma list of translation, color, cutout. Each op is applied per sample with probability
   # augment_p; ada_target > 0 makes the probability adaptive instead (ADA: start at 0, steer
@@ -331,8 +336,18 @@ def validate(config: ml_collections.ConfigDict, num_devices: int = 1) -> None:
     positive(f"train.{name}", t[name])
   for name in ("r1_gamma", "ema_kimg", "ema_rampup", "sample_every", "lr_mapping_mult",
                "ada_target", "diversity_weight", "diversity_tau", "diversity_fade_kimg",
-               "feature_matching_weight", "optimism"):
+               "feature_matching_weight", "optimism", "info_weight"):
     positive(f"train.{name}", t[name], allow_zero=True)
+  categories = config.model.get("latent_categories", 0)
+  if not (categories == 0 or 2 <= categories <= config.model.latent_dim):
+    raise ValueError(f"config.model.latent_categories={categories!r} must be 0 (no code) or "
+                     f"in [2, model.latent_dim={config.model.latent_dim}]")
+  if t.info_weight and not categories:
+    raise ValueError("config.train.info_weight > 0 needs a code to predict: set "
+                     "config.model.latent_categories (e.g. 10)")
+  if t.info_weight and config.discriminator.get("pack", 1) > 1:
+    raise ValueError("config.train.info_weight > 0 needs one image per D input "
+                     "(config.discriminator.pack=1): Q reads each fake's own features")
   positive("train.ada_kimg", t.ada_kimg)
   if t.get("compute_dtype", "float32") not in ("float32", "bfloat16"):
     raise ValueError(f"config.train.compute_dtype={t.compute_dtype!r}; choose float32 or bfloat16")

@@ -238,6 +238,28 @@ class FeatureMatchingTest(absltest.TestCase):
     self.assertAlmostEqual(float(losses.feature_matching(real, real[::-1])), 0.0, places=10)
 
 
+class InfoLossTest(absltest.TestCase):
+  """InfoGAN's Q head and cross-entropy against numpy."""
+
+  def test_q_head_and_cross_entropy_match_numpy(self):
+    rng = np.random.default_rng(4)
+    q = losses.q_head_init(jax.random.key(0), 6, 4)
+    self.assertEqual((q["kernel"].shape, q["bias"].shape), ((6, 4), (4,)))
+    q = {"kernel": q["kernel"], "bias": jnp.asarray(rng.normal(size=4), jnp.float32)}
+    f = rng.normal(size=(5, 6)).astype(np.float32)
+    codes = np.array([0, 3, 1, 1, 2])
+    logits = f.astype(np.float64) @ np.asarray(q["kernel"], np.float64) / np.sqrt(6) + np.asarray(
+        q["bias"], np.float64)
+    got = losses.q_head_apply(q, jnp.asarray(f))
+    np.testing.assert_allclose(np.asarray(got), logits, rtol=1e-5, atol=1e-6)
+    log_p = logits - np.log(np.sum(np.exp(logits), axis=1, keepdims=True))
+    want = -np.mean(log_p[np.arange(5), codes])
+    np.testing.assert_allclose(float(losses.info_loss(got, jnp.asarray(codes))), want, rtol=1e-5)
+    # Uniform logits: log K, the bound's zero of information.
+    np.testing.assert_allclose(float(losses.info_loss(jnp.zeros((5, 4)), jnp.asarray(codes))),
+                               np.log(4.0), rtol=1e-6)
+
+
 class DiversityRatioTest(parameterized.TestCase):
   """The diversity-sensitive term against a numpy loop over pairs."""
 

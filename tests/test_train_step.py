@@ -87,6 +87,56 @@ class TrainStepTest(absltest.TestCase):
                                float(plain["g_loss"]) + 3.0 * float(fm["g_feature_matching"]),
                                rtol=1e-5, atol=1e-6)
 
+  def test_info_term_enters_both_losses_with_its_weight(self):
+    # D frozen (lr_disc 0), so G meets the D and Q it started from. Against the same code
+    # without the term (same latents, same fakes): each loss is the plain one plus
+    # weight * a cross-entropy, re-derived here from the step's latents and D's features.
+    from inr_gan_jax.model import latents
+    out, trainers = [], []
+    for w in (0.0, 2.0):
+      config = helpers.tiny_train_config(lr_disc=0.0, info_weight=w)
+      config.model.latent_categories = 4
+      trainer = train_step_lib.Trainer(config, self.trainers[1].mesh)
+      state = trainer.create_state(0)
+      self.assertEqual("q" in state, bool(w))
+      trainers.append((trainer, jax.device_get(state)))
+      out.append(jax.device_get(trainer.jit_step(state, reals(), True)[1]))
+    (plain, info), (trainer, state) = out, trainers[1]
+    self.assertEqual(float(plain["d_info"]), 0.0)
+    key = jax.random.fold_in(jax.random.wrap_key_data(state["rng"]), state["step"])
+    ces = []
+    for k_z in jax.random.split(key, 3)[:2]:  # the D step's and the G step's latents
+      z = trainer.generator.sample_z(k_z, 8)
+      images = trainer._fakes(state["g"], z)[0]
+      f = np.asarray(trainer._d_features(state["d"], images)[1], np.float64)
+      k = np.asarray(state["q"]["kernel"], np.float64)
+      logits = f @ k / np.sqrt(k.shape[0]) + np.asarray(state["q"]["bias"])
+      log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+      codes = np.asarray(latents.code(z, 4))
+      ces.append(-np.mean(log_p[np.arange(8), codes]))
+    np.testing.assert_allclose(float(info["d_info"]), ces[0], rtol=1e-4)
+    np.testing.assert_allclose(float(info["d_loss"]), float(plain["d_loss"]) + 2.0 * ces[0],
+                               rtol=1e-5)
+    np.testing.assert_allclose(float(info["g_loss"]), float(plain["g_loss"]) + 2.0 * ces[1],
+                               rtol=1e-5)
+    # Q trains with D's optimiser; with D's rate 0 neither moves.
+    self.assertEqual(jax.tree.structure(state["opt_q"]),
+                     jax.tree.structure(trainer.opt_d.init(state["q"])))
+
+  def test_info_state_holds_q_and_trains_it(self):
+    # Checkpoints restore into abstract_state, so it must hold Q and its Adam state too.
+    config = helpers.tiny_train_config(info_weight=1.0)
+    config.model.latent_categories = 4
+    trainer = train_step_lib.Trainer(config, self.trainers[1].mesh)
+    state0 = jax.device_get(trainer.create_state(0))
+    self.assertEqual(jax.tree.structure(trainer.abstract_state()),
+                     jax.tree.structure(state0))
+    state, metrics = trainer.jit_step(trainer.create_state(0), reals(), True)
+    self.assertTrue(bool(metrics["finite"]))
+    moved = jax.tree.map(lambda a, b: bool(np.any(np.asarray(a) != np.asarray(b))),
+                         state0["q"], jax.device_get(state["q"]))
+    self.assertTrue(all(jax.tree.leaves(moved)))
+
   def test_d_features_are_the_input_of_its_output_layer(self):
     # The captured features, through b4_out's equalized dense (weight / sqrt(fan_in) + bias,
     # linear), give back D's logits: they are D's last hidden layer.

@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from inr_gan_jax.model import coords
+from inr_gan_jax.model import latents
 from inr_gan_jax.model import layers
 from inr_gan_jax.model import pipeline
 
@@ -95,7 +96,8 @@ class ConvGenerator(pipeline.Pipeline):
     return {"conv": self.net.init(rng, z)["params"]}
 
   def sample_z(self, rng: jax.Array, num: int) -> jax.Array:
-    return jax.random.normal(rng, (num, self.latent_dim), jnp.float32)
+    return latents.sample(rng, num, self.latent_dim,
+                          int(self.config.get("latent_categories", 0)))
 
   def hidden(self, params, z: jax.Array) -> jax.Array:
     del params

@@ -22,6 +22,7 @@ from inr_gan_jax.model import conv_generator
 from inr_gan_jax.model import coords
 from inr_gan_jax.model import hypernetwork
 from inr_gan_jax.model import inr
+from inr_gan_jax.model import latents
 from inr_gan_jax.model import layout as layout_lib
 from inr_gan_jax.model import pipeline
 
@@ -40,6 +41,7 @@ class Generator(pipeline.Pipeline):
     self.config = model_config
     self.layout = layout_lib.layout_from_config(model_config)
     self.latent_dim = int(model_config.latent_dim)
+    self.latent_categories = int(model_config.get("latent_categories", 0))
     self.hyper = hypernetwork.HyperNetwork(
         connector_size=self.layout.connector_size, width=int(model_config.hyper_width),
         num_residual=int(model_config.hyper_num_residual),
@@ -71,8 +73,9 @@ class Generator(pipeline.Pipeline):
     return {"hyper": hyper, "inr": self.layout.init_shared(k_inr)}
 
   def sample_z(self, rng: jax.Array, num: int) -> jax.Array:
-    """Latents ``z ~ N(0, I)``: ``[num, latent_dim]``."""
-    return jax.random.normal(rng, (num, self.latent_dim), jnp.float32)
+    """Latents ``z ~ N(0, I)`` (first ``latent_categories`` entries a one-hot code when set):
+    ``[num, latent_dim]``."""
+    return latents.sample(rng, num, self.latent_dim, self.latent_categories)
 
   # ---- stages ------------------------------------------------------------------
   def hidden(self, params: Params, z: jax.Array) -> jax.Array:

@@ -243,7 +243,8 @@ def _log(pending, done, step_log, t_log, t_start, start_step, t, writer, say, js
        f"D {mean['d_loss']:.3f} G {mean['g_loss']:.3f} R1 {mean['r1']:.4f} D(real) "
        f"{mean['d_real']:.3f} D(fake) {mean['d_fake']:.3f} | |gD| {mean['grad_norm_d']:.3f} "
        f"|gG| {mean['grad_norm_g']:.3f}"
-       + (f" | p_aug {mean['aug_p']:.3f}" if t.get("augment", "") else ""))
+       + (f" | p_aug {mean['aug_p']:.3f}" if t.get("augment", "") else "")
+       + (f" | Q CE {mean['d_info']:.3f}" if t.get("info_weight", 0.0) else ""))
   jsonl.write({"step": done, "kimg": kimg, "images_per_s": img_s,
                "seconds": time.time() - t_start, **mean})
   writer.scalars(mean, done, prefix="train/")

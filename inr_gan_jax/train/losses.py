@@ -71,6 +71,31 @@ def feature_matching(real_features: jax.Array, fake_features: jax.Array) -> jax.
   return jnp.mean(jnp.square(diff))
 
 
+def q_head_init(rng: jax.Array, features: int, categories: int) -> dict:
+  """InfoGAN's Q head: a linear map from D's last hidden layer ``[B, features]`` to code logits.
+
+  Stored ``~N(0, 1)`` and scaled by ``1 / sqrt(features)`` at run time, D's equalised
+  learning rate, so Adam at D's rate moves it as it moves D's own layers.
+  """
+  return {"kernel": jax.random.normal(rng, (features, categories), jnp.float32),
+          "bias": jnp.zeros((categories,), jnp.float32)}
+
+
+def q_head_apply(q: dict, features: jax.Array) -> jax.Array:
+  """``features [B, F] ->`` code logits ``[B, K]``."""
+  return features @ (q["kernel"] / jnp.sqrt(float(q["kernel"].shape[0]))) + q["bias"]
+
+
+def info_loss(code_logits: jax.Array, codes: jax.Array) -> jax.Array:
+  """Mean cross-entropy ``-log softmax(code_logits)[code]``, ``[B, K]`` logits, ``[B]`` codes.
+
+  ``log K`` minus this is the variational lower bound on the mutual information between a
+  fake's code and the fake (Chen et al. 2016) that D (through Q) and G both maximise.
+  """
+  log_p = jax.nn.log_softmax(code_logits, axis=-1)                       # [B, K]
+  return -jnp.mean(jnp.take_along_axis(log_p, codes[:, None], axis=-1))
+
+
 def diversity_weight_at(weight: float, fade_kimg: float, images_seen: jax.Array) -> jax.Array:
   """The diversity term's weight after ``images_seen`` images: ``weight``, or with
   ``fade_kimg > 0`` a linear fade to 0 at ``fade_kimg`` thousand images.

@@ -13,6 +13,8 @@ State (a plain dict pytree, replicated over the mesh)::
                               (the truncation centre; StyleGAN-style tracking)
   aug_p   float32 []          only with adaptive augmentation (train.ada_target > 0):
                               the current probability of each D-input augmentation
+  q       InfoGAN's Q head    only with train.info_weight > 0 (losses.q_head_init), and
+  opt_q   optax state         its Adam state (D's optimiser)
 """
 import functools
 from typing import Any, Dict, Tuple
@@ -25,6 +27,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from inr_gan_jax.train import augment as augment_lib
 from inr_gan_jax.train import discriminator as disc_lib
 from inr_gan_jax.model import generator as generator_lib
+from inr_gan_jax.model import latents
 from inr_gan_jax.utils import image_utils
 from inr_gan_jax.train import losses
 from inr_gan_jax.train import optim
@@ -62,6 +65,8 @@ class Trainer:
     # and R1 stay float32 (the casts' transposes give float32 gradients).
     self.compute_dtype = COMPUTE_DTYPES[t.get("compute_dtype", "float32")]
     self.adaptive_augment = bool(self.augment_ops) and t.get("ada_target", 0.0) > 0
+    self.info_weight = float(t.get("info_weight", 0.0))
+    self.categories = int(config.model.get("latent_categories", 0))
 
   # ---- state -------------------------------------------------------------------
   def init_state(self, seed: jax.Array) -> State:
@@ -85,6 +90,10 @@ class Trainer:
     }
     if self.adaptive_augment:
       state["aug_p"] = jnp.zeros((), jnp.float32)  # ADA starts unaugmented
+    if self.info_weight:  # its own key, so runs without Q draw what they drew before
+      q = losses.q_head_init(jax.random.fold_in(key, 11), d["b4_fc"]["bias"].shape[0],
+                             self.categories)
+      state["q"], state["opt_q"] = q, self.opt_d.init(q)
     return state
 
   def abstract_state(self, seed: int = 0) -> State:
@@ -151,11 +160,27 @@ class Trainer:
     fakes = aug(jax.lax.stop_gradient(fakes), k_aug_fake)
     x = aug(x, k_aug_real)
 
-    def d_loss_fn(d_params):
-      return losses.d_loss_with_r1(self._d_apply(d_params), x, fakes, t.r1_gamma,
-                                   t.r1_interval, apply_r1)
+    info_w = self.info_weight
+    if info_w:  # the code each fake was drawn with, Q's target in both steps
+      code_d, code_g = (latents.code(z, self.categories) for z in (z_d, z_g))  # [B] each
 
-    (d_loss, d_aux), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(state["d"])
+    def d_loss_fn(d_params, q_params):
+      loss, aux = losses.d_loss_with_r1(self._d_apply(d_params), x, fakes, t.r1_gamma,
+                                        t.r1_interval, apply_r1)
+      if not info_w:
+        return loss, aux
+      # Q shares D's body, as in InfoGAN: one more D pass, on the same (augmented) fakes.
+      ce = losses.info_loss(losses.q_head_apply(q_params, self._d_features(d_params, fakes)[1]),
+                            code_d)
+      return loss + info_w * ce, {**aux, "d_info": ce}
+
+    if info_w:
+      (d_loss, d_aux), (d_grads, q_grads) = jax.value_and_grad(
+          d_loss_fn, argnums=(0, 1), has_aux=True)(state["d"], state["q"])
+      q_updates, opt_q = self.opt_d.update(q_grads, state["opt_q"], state["q"])
+      q_params = optax.apply_updates(state["q"], q_updates)
+    else:
+      (d_loss, d_aux), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(state["d"], None)
     d_updates, opt_d = self.opt_d.update(d_grads, state["opt_d"], state["d"])
     d_params = optax.apply_updates(state["d"], d_updates)
 
@@ -167,10 +192,15 @@ class Trainer:
     def g_loss_fn(g_params):
       images, w = self._fakes(g_params, z_g)
       fm = jnp.zeros((), jnp.float32)
-      if fm_weight:
+      if fm_weight or info_w:
         logits, fake_features = self._d_features(d_params, aug(images, k_aug_g))
-        fm = losses.feature_matching(real_features, fake_features)
-        adv = losses.g_nonsaturating_loss(logits) + fm_weight * fm
+        adv = losses.g_nonsaturating_loss(logits)
+        if fm_weight:
+          fm = losses.feature_matching(real_features, fake_features)
+          adv = adv + fm_weight * fm
+        if info_w:  # against the Q of this step's D update
+          adv = adv + info_w * losses.info_loss(losses.q_head_apply(q_params, fake_features),
+                                                code_g)
       else:
         adv = losses.g_nonsaturating_loss(self._d_apply(d_params)(aug(images, k_aug_g)))
       weight = t.get("diversity_weight", 0.0)
@@ -199,11 +229,14 @@ class Trainer:
     if self.adaptive_augment:
       new_state["aug_p"] = augment_lib.adapt_p(state["aug_p"], d_aux["d_real_sign"],
                                                t.ada_target, batch, t.ada_kimg)
+    if info_w:
+      new_state["q"], new_state["opt_q"] = q_params, opt_q
     metrics = {"d_loss": d_loss, "g_loss": g_loss, **d_aux,
                "grad_norm_d": optax.tree.norm(d_grads),
                "grad_norm_g": optax.tree.norm(g_grads), "ema_beta": beta,
                "aug_p": jnp.asarray(aug_p if self.augment_ops else 0.0, jnp.float32),
-               "g_diversity": diversity, "g_feature_matching": fm}
+               "g_diversity": diversity, "g_feature_matching": fm,
+               "d_info": d_aux.get("d_info", jnp.zeros((), jnp.float32))}
     metrics["finite"] = jnp.all(jnp.isfinite(jnp.stack(
         [d_loss, g_loss, metrics["grad_norm_d"], metrics["grad_norm_g"]])))
     return new_state, metrics
