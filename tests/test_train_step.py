@@ -119,7 +119,7 @@ class TrainStepTest(absltest.TestCase):
                                rtol=1e-5)
     np.testing.assert_allclose(float(info["g_loss"]), float(plain["g_loss"]) + 2.0 * ces[1],
                                rtol=1e-5)
-    # Q trains with D's optimiser; with D's rate 0 neither moves.
+    # Q's state is the state of D's optimiser (Adam at D's rate) over Q's parameters.
     self.assertEqual(jax.tree.structure(state["opt_q"]),
                      jax.tree.structure(trainer.opt_d.init(state["q"])))
 
